@@ -11,9 +11,10 @@ from pathlib import Path
 from fastcore.script import anno_parser, CliError
 from .core import load_config, parse_overrides, ConfigError
 from .synthetic import write_synthetic
+from . import tiles
 
 # %% auto #0
-__all__ = ['COMMANDS', 'synth', 'main']
+__all__ = ['COMMANDS', 'synth', 'prepare', 'main']
 
 # %% ../nbs/90_cli.ipynb #c261c10d
 def synth(
@@ -28,8 +29,30 @@ def synth(
     print(f"wrote {len(summary)} scenes to {out}")
     return summary
 
-# %% ../nbs/90_cli.ipynb #d48ec3c0
-COMMANDS = {'synth': synth}
+# %% ../nbs/90_cli.ipynb #b3b1b238
+def prepare(
+    *overrides: str,  # config overrides, key=value (dotted keys for sections)
+    config: str = None,  # YAML config (default: the baseline values)
+    images: str = None,  # folder of image GeoTIFFs (config: data.images)
+    labels: str = None,  # label file, any OGR format and CRS (config: data.labels)
+    aux: str = None,  # folder of aux rasters named like the images (config: data.aux)
+    out: str = None,  # output folder for tiles, index and sets (config: data.tiles)
+    tile: int = None,  # tile size in px (config: data.tile_size)
+    block_km: float = None,  # spatial block side in km (config: data.block_km)
+    buffer_m: float = None,  # drop tiles this close to another split (config: data.buffer_m)
+    seed: int = None,  # split and sampling seed (config: random_seed)
+):
+    "Tile scenes and labels, split them by spatial blocks, and write the index, sampling sets and report"
+    ov = parse_overrides(list(overrides))
+    cli = {'data.images': images, 'data.labels': labels, 'data.aux': aux, 'data.tiles': out, 'data.tile_size': tile,
+           'data.block_km': block_km, 'data.buffer_m': buffer_m, 'random_seed': seed}
+    ov.update({k: v for k, v in cli.items() if v is not None})
+    if images is not None: ov['synth.enabled'] = False
+    cfg = load_config(config, **ov)
+    return tiles.prepare_from_config(cfg)
+
+# %% ../nbs/90_cli.ipynb #af98407d
+COMMANDS = {'synth': synth, 'prepare': prepare}
 
 def _usage() -> str:
     lines = ['usage: rts-seg COMMAND [options]', '', 'commands:']
