@@ -50,7 +50,9 @@ CONFIG_DEFAULTS: dict = {
     'architecture': 'unet++', 'backbone': 'efficientnet-b7', 'encoder_weights': 'imagenet',
     'input_channels': 3, 'input_size': [512, 512],
     # Loss (guide §3)
-    'loss': 'focal', 'focal_gamma': 2.0, 'focal_alpha': 0.25, 'tversky_alpha': 0.3, 'tversky_beta': 0.7,
+    'loss': 'focal', 'focal_gamma': 2.0, 'focal_alpha': 0.25,   # loss: focal | tversky | focal+tversky
+    'tversky_alpha': 0.3, 'tversky_beta': 0.7,                    # guide §3.2: alpha weighs FN, beta FP
+    'focal_weight': 1.0, 'tversky_weight': 1.0,                   # weights of a focal+tversky combination
     # Optimiser and scheduler
     'optimizer': 'adamw', 'learning_rate': 1e-4, 'weight_decay': 1e-2, 'scheduler': 'cosine_annealing', 'min_lr': 1e-6,
     # Training

@@ -18,8 +18,8 @@ from .scenes import Scene, SceneError, read_labels, load_scene, open_scene, labe
 __all__ = ['LABEL_RTS', 'LABEL_VALID', 'LABEL_NEGATIVE', 'INDEX_COLUMNS', 'SPLITS', 'tile_offsets', 'encode_label',
            'decode_label', 'write_scene_tiles', 'tile_transform', 'tile_geoms', 'assign_blocks', 'assign_splits',
            'LeakageError', 'apply_buffer', 'check_no_leakage', 'InsufficientTiles', 'pos_neg', 'sample_ratio',
-           'ratio_at', 'EpochSampler', 'band_stats', 'sampling_sets', 'prepare', 'ensure_scenes', 'prepare_from_config',
-           'ensure_prepared']
+           'ratio_at', 'EpochSampler', 'band_stats', 'file_signature', 'sampling_sets', 'prepare', 'ensure_scenes',
+           'prepare_from_config', 'ensure_prepared']
 
 # %% ../nbs/03_tiles.ipynb #ec2db4c7
 def tile_offsets(n: int, tile: int) -> list[int]:
@@ -44,7 +44,7 @@ def decode_label(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 INDEX_COLUMNS = ['tile_id', 'scene', 'row_off', 'col_off', 'height', 'width', 'minx', 'miny', 'maxx', 'maxy', 'crs',
                  'pos_pixels', 'valid_pixels', 'negative_pixels', 'block', 'split']
 
-def write_scene_tiles(scene: Scene, out: str | Path, tile: int = 512) -> pd.DataFrame:
+def write_scene_tiles(scene: Scene, out: str | Path, tile: int = 512, inputs: list | None = None) -> pd.DataFrame:
     "Cut `scene` into `tile`-px tiles, write them under `out/tiles/<scene>/`, return the scene's index rows"
     h, w = scene.info.shape
     try: rows, cols = tile_offsets(h, tile), tile_offsets(w, tile)
@@ -73,7 +73,7 @@ def write_scene_tiles(scene: Scene, out: str | Path, tile: int = 512) -> pd.Data
     for a in (img, lab, aux):
         if a is not None: a.flush()
     df = pd.DataFrame(recs, columns=INDEX_COLUMNS)
-    (d/'meta.json').write_text(json.dumps(dict(tile=tile, aux_names=scene.aux_names, report=scene.report, n=n)))
+    (d/'meta.json').write_text(json.dumps(dict(tile=tile, aux_names=scene.aux_names, report=scene.report, n=n, inputs=inputs)))
     df.to_csv(d/'tiles.csv', index=False)
     return df
 
@@ -241,12 +241,16 @@ def _scene_files(images: Path) -> list[Path]:
     if not files: raise FileNotFoundError(f"no GeoTIFF (.tif/.tiff) in {images}")
     return files
 
-def _cached_tiles(out: Path, name: str, tile: int, aux_names: list | None):
-    "The index rows of a scene already tiled with the same parameters, else None"
+def file_signature(*paths) -> list:
+    "Name, size and modification time of each file: changes when a file is replaced or edited"
+    return [[Path(p).name, Path(p).stat().st_size, Path(p).stat().st_mtime_ns] for p in paths if p is not None]
+
+def _cached_tiles(out: Path, name: str, tile: int, aux_names: list | None, sig: list):
+    "The index rows of a scene already tiled from the same files with the same parameters, else None"
     d = out/'tiles'/name
     if not (d/'meta.json').exists(): return None
     meta = json.loads((d/'meta.json').read_text())
-    if meta['tile'] != tile or (aux_names is not None and meta['aux_names'] != aux_names): return None
+    if meta['tile'] != tile or meta.get('inputs') != sig or (aux_names is not None and meta['aux_names'] != aux_names): return None
     return pd.read_csv(d/'tiles.csv', keep_default_na=False), meta['report']
 
 def sampling_sets(index: pd.DataFrame, train_ratio='1:10', val_balanced='1:1', val_realistic=('1:200', '1:500', '1:1000'),
@@ -262,7 +266,10 @@ def sampling_sets(index: pd.DataFrame, train_ratio='1:10', val_balanced='1:1', v
     wanted = [('val_balanced', 'val', val_balanced)] + [(f'val_realistic_{ratio_name(r)}', 'val', r) for r in val_realistic] \
            + [(f'test_realistic_{ratio_name(test_realistic)}', 'test', test_realistic)]
     for name, split, r in wanted:
-        try: ids, info = sample_ratio(index[index.split == split], r, [seed, len(sets)], min_pos_pixels, on_short='fewer_pos')
+        sub = index[index.split == split]
+        if not (sub.pos_pixels >= min_pos_pixels).any():
+            rep[name] = dict(ratio=r, status='not made', note=f"no positive tiles in the {split} split"); continue
+        try: ids, info = sample_ratio(sub, r, [seed, len(sets)], min_pos_pixels, on_short='fewer_pos')
         except InsufficientTiles as e:
             rep[name] = dict(ratio=r, status='not made', note=str(e)); continue
         sets[name], rep[name] = ids, dict(info, status='made' if 'note' not in info else 'made with fewer positives')
@@ -287,7 +294,8 @@ def prepare(images, labels, out, aux=None, tile: int = 512, block_km: float = 10
             if aux is not None:
                 auxf = next((p for p in (Path(aux)/f'{f.stem}{e}' for e in ('.tif', '.tiff')) if p.exists()), None)
                 if auxf is None: raise SceneError(f, f"no aux raster named {f.stem}.tif in {aux}")
-            cached = _cached_tiles(out, f.stem, tile, aux_bands if aux is not None else [])
+            sig = file_signature(f, auxf, labels)
+            cached = _cached_tiles(out, f.stem, tile, aux_bands if aux is not None else [], sig)
             if cached is not None:
                 df, rep = cached
             else:
@@ -295,7 +303,7 @@ def prepare(images, labels, out, aux=None, tile: int = 512, block_km: float = 10
                     warnings.simplefilter('always')
                     sc = load_scene(f, lab, auxf, aux_bands)
                 for x in w: print(f"warning: {x.message}")
-                df, rep = write_scene_tiles(sc, out, tile), sc.report
+                df, rep = write_scene_tiles(sc, out, tile, sig), sc.report
                 del sc
             parts.append(df); scene_reports.append(rep)
             if verbose: print(f"{f.name}: {len(df)} tiles, {int((df.pos_pixels >= min_pos_pixels).sum())} positive")
@@ -326,6 +334,7 @@ def prepare(images, labels, out, aux=None, tile: int = 512, block_km: float = 10
                   blocks=int(index.block.nunique()), sets=set_rep, per_scene=scene_reports,
                   params=dict(tile=tile, block_km=block_km, buffer_m=buffer_m, seed=seed, blocking_crs=blocking_crs,
                               split_fractions=list(split_fractions), aux_bands=aux_names))
+    report['inputs'] = file_signature(labels, *files)
     (out/'report.json').write_text(json.dumps(report, indent=1, default=str))
     if verbose: _print_report(report)
     return index
@@ -338,11 +347,17 @@ def _print_report(r: dict):
         print(f"  {k:<24} {v['ratio']:>7}: " + (f"{v['n_pos']} pos + {v['n_neg']} neg" if 'n_pos' in v else 'not made')
               + (f"  <- {v['note']}" if 'note' in v else ''))
 
-# %% ../nbs/03_tiles.ipynb #9c0d4615
+# %% ../nbs/03_tiles.ipynb #556c682b
 def _params(cfg) -> dict:
     d = cfg.data
     return dict(tile=d.tile_size, block_km=d.block_km, buffer_m=d.buffer_m, seed=cfg.random_seed,
                 blocking_crs=d.blocking_crs, split_fractions=list(d.split_fractions))
+
+def _inputs(cfg) -> list | None:
+    "Signature of the label file and image files a config points at"
+    d = cfg.data
+    if not Path(d.labels).exists() or not Path(d.images).is_dir(): return None
+    return file_signature(d.labels, *_scene_files(Path(d.images)))
 
 def ensure_scenes(cfg):
     "Generate the synthetic scenes a config points at, if it asks for them (`synth.enabled`) and they are missing"
@@ -368,6 +383,7 @@ def ensure_prepared(cfg, verbose: bool = True) -> pd.DataFrame:
     "The tile index for `cfg`: read if prepared with the same parameters, else prepared now"
     out = Path(cfg.data.tiles)
     if (out/'index.parquet').exists() and (out/'report.json').exists():
-        p = json.loads((out/'report.json').read_text())['params']
-        if {k: p.get(k) for k in _params(cfg)} == _params(cfg): return pd.read_parquet(out/'index.parquet')
+        r = json.loads((out/'report.json').read_text())
+        same = {k: r['params'].get(k) for k in _params(cfg)} == _params(cfg)
+        if same and r.get('inputs') == _inputs(cfg): return pd.read_parquet(out/'index.parquet')
     return prepare_from_config(cfg, verbose)
