@@ -49,6 +49,7 @@ CONFIG_DEFAULTS: dict = {
     # Model (guide §2.1, §5.1)
     'architecture': 'unet++', 'backbone': 'efficientnet-b7', 'encoder_weights': 'imagenet',
     'input_channels': 3, 'input_size': [512, 512],
+    'fusion': 'early', 'aux_backbone': None,   # guide §2.3: early (bands stacked) or late (separate encoders)
     # Loss (guide §3)
     'loss': 'focal', 'focal_gamma': 2.0, 'focal_alpha': 0.25,   # loss: focal | tversky | focal+tversky
     'tversky_alpha': 0.3, 'tversky_beta': 0.7,                    # guide §3.2: alpha weighs FN, beta FP
@@ -99,7 +100,8 @@ CONFIG_DEFAULTS: dict = {
 }
 
 CONFIG_TYPES: dict = {
-    'encoder_weights': (str, NoneType), 'batch_size': (int, str), 'train_ratio_schedule': (list, NoneType),
+    'encoder_weights': (str, NoneType), 'aux_backbone': (str, NoneType), 'batch_size': (int, str),
+    'train_ratio_schedule': (list, NoneType),
     'data.aux': (str, NoneType),
 }
 RATIO_KEYS = ('train_pos_neg_ratio', 'val_balanced_ratio', 'test_realistic_ratio')
