@@ -11,10 +11,10 @@ from pathlib import Path
 from fastcore.script import anno_parser, CliError
 from .core import load_config, parse_overrides, ConfigError
 from .synthetic import write_synthetic
-from . import tiles
+from . import tiles, learner as rts_learner_mod
 
 # %% auto #0
-__all__ = ['COMMANDS', 'synth', 'prepare', 'main']
+__all__ = ['COMMANDS', 'synth', 'prepare', 'train', 'sweep', 'main']
 
 # %% ../nbs/90_cli.ipynb #c261c10d
 def synth(
@@ -51,8 +51,32 @@ def prepare(
     cfg = load_config(config, **ov)
     return tiles.prepare_from_config(cfg)
 
-# %% ../nbs/90_cli.ipynb #af98407d
-COMMANDS = {'synth': synth, 'prepare': prepare}
+# %% ../nbs/90_cli.ipynb #9b500a10
+def train(
+    *overrides: str,  # config overrides, key=value (dotted keys for sections)
+    config: str = None,  # YAML config (default: the baseline values)
+    resume: bool = False,  # continue the interrupted run of this config's run_name from its last checkpoint
+):
+    "Train the configured model with early stopping, checkpoints and MLflow tracking"
+    cfg = load_config(config, **parse_overrides(list(overrides)))
+    learn = rts_learner_mod.train(cfg, resume=resume)
+    print(f"best {cfg.early_stopping_metric}: {learn.cbs.filter(lambda c: hasattr(c, 'wait'))[0].best:.4f}; "
+          f"checkpoints in {cfg.output_dir}/{cfg.run_name}/")
+
+# %% ../nbs/90_cli.ipynb #5937b7e8
+def sweep(
+    *overrides: str,  # overrides applied to every run, key=value
+    config: str = None,  # base YAML config (default: the baseline values)
+    grid: str = None,  # grid file: name, variants and/or grid (see configs/experiments/)
+):
+    "Train every combination of a grid file as child runs of one parent MLflow run"
+    if grid is None: raise CliError("--grid FILE is required (see configs/experiments/)")
+    rows = rts_learner_mod.sweep(config, grid, parse_overrides(list(overrides)))
+    import pandas as pd
+    print(pd.DataFrame(rows).to_string(index=False))
+
+# %% ../nbs/90_cli.ipynb #dee08508
+COMMANDS = {'synth': synth, 'prepare': prepare, 'train': train, 'sweep': sweep}
 
 def _usage() -> str:
     lines = ['usage: rts-seg COMMAND [options]', '', 'commands:']

@@ -64,6 +64,15 @@ CONFIG_DEFAULTS: dict = {
     'val_balanced_ratio': '1:1', 'val_realistic_ratios': ['1:200', '1:500', '1:1000'], 'test_realistic_ratio': '1:500',
     # Reproducibility and tracking
     'random_seed': 42, 'run_name': 'baseline_rgb',
+    'grad_accum': 1,                     # batches per optimiser step
+    'mixed_precision': 'auto',           # auto (bf16 where supported, else fp16, on GPU) | bf16 | fp16 | none
+    'channels_last': True,               # on GPU
+    'output_dir': 'runs',                # checkpoints: OUTPUT_DIR/RUN_NAME/
+    'mlflow': {
+        'experiment': 'rts-segmentation-v2',
+        'tracking_uri': None,            # a server URI; null: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db
+        'artifact_dir': 'mlruns',        # artifacts of the local SQLite store
+    },
     'data': {
         'images': 'data/scenes/images',    # directory of image GeoTIFFs (RGB first)
         'labels': 'data/scenes/labels.gpkg',  # any OGR vector file, any CRS, ARTS fields
@@ -102,7 +111,7 @@ CONFIG_DEFAULTS: dict = {
 CONFIG_TYPES: dict = {
     'encoder_weights': (str, NoneType), 'aux_backbone': (str, NoneType), 'batch_size': (int, str),
     'train_ratio_schedule': (list, NoneType),
-    'data.aux': (str, NoneType),
+    'data.aux': (str, NoneType), 'mlflow.tracking_uri': (str, NoneType),
 }
 RATIO_KEYS = ('train_pos_neg_ratio', 'val_balanced_ratio', 'test_realistic_ratio')
 
