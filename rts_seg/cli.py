@@ -95,3 +95,6 @@ def main(argv: list[str] | None = None):
     overrides = ns.pop('overrides', None) or []  # trailing key=value items, for commands that take them
     try: fn(*overrides, **ns)
     except (CliError, ConfigError, FileNotFoundError, ValueError) as e: sys.exit(f"rts-seg {cmd}: error: {e}")
+
+# %% ../nbs/90_cli.ipynb #2fa45941
+if __name__ == '__main__' and sys.argv[0].endswith('cli.py'): main()

@@ -54,6 +54,7 @@ class TileStore:
 # %% ../nbs/05_data.ipynb #f7cbbc85
 class TileDataset(torch.utils.data.Dataset):
     "Samples `(x, y, valid)` for `tile_ids`: normalised bands, (soft) RTS target and valid mask"
+    n_inp = 1  # one input; fastai loaders (and DistributedDL under DDP) read it from the dataset
     def __init__(self, store: TileStore, tile_ids, stats: dict, aux_bands: list[str] = (), aug: SegAugment | None = None,
                  soft: dict | None = None, crop: int | None = None):
         self.store, self.tile_ids = store, np.asarray(tile_ids)

@@ -18,7 +18,9 @@ from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback
 from fastai.callback.training import GradientAccumulation
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.progress import ProgressCallback
-from fastai.torch_core import set_seed, default_device
+from fastai.torch_core import set_seed, default_device, rank_distrib, num_distrib
+from fastai.distributed import rank0_first
+from contextlib import nullcontext
 from .data import rts_dataloaders
 from .losses import loss_from_config
 from .metrics import rts_metrics
@@ -87,7 +89,8 @@ class Checkpoint(Callback):
     def __init__(self, folder: Path, mlflow_cb: MLflowCallback | None = None, early: EarlyStoppingCallback | None = None):
         self.folder, self.mlflow_cb, self.early = Path(folder), mlflow_cb, early
     def after_epoch(self):
-        self.learn.save(self.folder/'last', with_opt=True)
+        self.learn.save(self.folder/'last', with_opt=True)  # fastai saves on rank 0 only
+        if rank_distrib(): return
         st = dict(epoch=self.epoch + getattr(self.learn, 'epoch_offset', 0), run_id=getattr(self.mlflow_cb, 'run_id', None))
         if self.early is not None: st.update(best=float(self.early.best), wait=int(self.early.wait))
         (self.folder/'state.json').write_text(json.dumps(st))
@@ -108,7 +111,20 @@ class ResumableSaveModel(SaveModelCallback):
         super().before_fit()
         if self.init_best is not None: self.best = self.init_best
 
-# %% ../nbs/10_learner.ipynb #03074947
+# %% ../nbs/10_learner.ipynb #9dc278a2
+from fastai.distributed import DistributedDL
+from fastcore.basics import patch
+
+_cuda_broadcast = DistributedDL._broadcast
+@patch
+def _broadcast(self: DistributedDL, t, rank):
+    "Broadcast `t` from `rank`: on CUDA as fastai does, on CPU for gloo"
+    if torch.cuda.is_available(): return _cuda_broadcast(self, t, rank)
+    t = torch.LongTensor(t)
+    torch.distributed.broadcast(t, rank)
+    return t.tolist()
+
+# %% ../nbs/10_learner.ipynb #73956bf5
 def _monitor(name: str) -> str:
     "Recorder name of an MLflow metric name of the validation set"
     return name.removeprefix('val_balanced_')
@@ -116,17 +132,21 @@ def _monitor(name: str) -> str:
 def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None, tags: dict | None = None) -> Learner:
     "Train the model of `cfg` on its data with early stopping, checkpoints and MLflow tracking"
     set_seed(cfg.random_seed, reproducible=True)
+    device = device or default_device()
+    on_cpu = torch.device(device).type == 'cpu'
+    if num_distrib() > 1:  # under `accelerate launch`: set up the process group first (gloo on CPU, NCCL on GPU)
+        from accelerate import PartialState
+        PartialState(cpu=on_cpu)
     client = check_tracking(tracking_uri(cfg))  # fail fast, before data or model
     folder = Path(cfg.output_dir)/cfg.run_name
     state = json.loads((folder/'state.json').read_text()) if resume and (folder/'state.json').exists() else None
     if resume and state is None: raise FileNotFoundError(f"--resume: no checkpoint in {folder} (state.json)")
-    device = device or default_device()
     model = build_model(cfg)
     bs = cfg.batch_size
     if not isinstance(bs, int):
         bs = max_batch_size(model, cfg.input_channels, int(cfg.input_size[0]), precision_mode(cfg, device), cfg.channels_last, device)
         print(f"batch_size: max_that_fits -> {bs}")
-    dls = rts_dataloaders(cfg, bs=bs, device=device)
+    dls = rank0_first(rts_dataloaders, cfg, bs=bs, device=device)  # data prepared once, by rank 0
     folder.mkdir(parents=True, exist_ok=True)
     monitor = _monitor(cfg.early_stopping_metric)
     early = ResumableEarlyStopping(monitor=monitor, comp=np.greater, patience=cfg.early_stopping_patience,
@@ -144,10 +164,11 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
         print(f"resuming {cfg.run_name} at epoch {start} (MLflow run {state['run_id']})")
     learn.epoch_offset = start
     if start >= cfg.max_epochs: return learn
-    learn.fit(cfg.max_epochs - start, cbs=[cosine_schedule(cfg, start)])
+    with learn.distrib_ctx(sync_bn=not on_cpu, cpu=on_cpu) if num_distrib() > 1 else nullcontext():  # DDP; SyncBatchNorm on GPU only
+        learn.fit(cfg.max_epochs - start, cbs=[cosine_schedule(cfg, start)])
     return learn
 
-# %% ../nbs/10_learner.ipynb #a4a1e7df
+# %% ../nbs/10_learner.ipynb #4ed37770
 def read_grid(path: str | Path) -> tuple[str, list[dict]]:
     "Experiment name and the override sets of a grid file (`variants` × product of `grid`)"
     path = Path(path)

@@ -237,7 +237,8 @@ class RTSMetric(Metric):
         if self.owner: self.shared.ev = Evaluator(**self.shared.kw)
     def accumulate(self, learn):
         if not self.owner: return
-        logits, (y, valid) = learn.pred, learn.yb
+        # to_detach gathers the predictions of every rank under DDP, so all ranks count the same tiles
+        logits, (y, valid) = learn.to_detach(learn.pred), learn.to_detach(learn.yb)
         self.shared.ev.update(torch.sigmoid(logits.float()), y > 0.5, valid)
     @property
     def value(self):
