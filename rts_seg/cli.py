@@ -68,10 +68,11 @@ def sweep(
     *overrides: str,  # overrides applied to every run, key=value
     config: str = None,  # base YAML config (default: the baseline values)
     grid: str = None,  # grid file: name, variants and/or grid (see configs/experiments/)
+    trials: int = 0,  # with a grid file's `search:` section: this many Optuna (Bayesian) trials instead of the grid
 ):
-    "Train every combination of a grid file as child runs of one parent MLflow run"
+    "Train every combination of a grid file (or Optuna trials) as child runs of one parent MLflow run"
     if grid is None: raise CliError("--grid FILE is required (see configs/experiments/)")
-    rows = rts_learner_mod.sweep(config, grid, parse_overrides(list(overrides)))
+    rows = rts_learner_mod.sweep(config, grid, parse_overrides(list(overrides)), trials=trials)
     import pandas as pd
     print(pd.DataFrame(rows).to_string(index=False))
 

@@ -27,10 +27,11 @@ from .metrics import rts_metrics
 from .models import build_model
 from .callbacks import MLflowCallback, check_tracking, tracking_uri, experiment_id
 from .core import load_config, read_yaml, ConfigError
+from mlflow.entities import Param
 
 # %% auto #0
 __all__ = ['precision_mode', 'max_batch_size', 'rts_learner', 'cosine_schedule', 'Checkpoint', 'ResumableEarlyStopping',
-           'ResumableSaveModel', 'train', 'read_grid', 'sweep']
+           'ResumableSaveModel', 'train', 'read_grid', 'suggest', 'sweep']
 
 # %% ../nbs/10_learner.ipynb #dbd0d63a
 def precision_mode(cfg, device=None) -> str:
@@ -168,37 +169,62 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
         learn.fit(cfg.max_epochs - start, cbs=[cosine_schedule(cfg, start)])
     return learn
 
-# %% ../nbs/10_learner.ipynb #4ed37770
-def read_grid(path: str | Path) -> tuple[str, list[dict]]:
-    "Experiment name and the override sets of a grid file (`variants` × product of `grid`)"
+# %% ../nbs/10_learner.ipynb #d4d532b1
+def read_grid(path: str | Path) -> tuple[str, list[dict], dict]:
+    "Experiment name, the override sets of a grid file (`variants` × product of `grid`), and its Optuna `search` space"
     path = Path(path)
     g = read_yaml(path.read_text()) or {}
-    unknown = set(g) - {'name', 'variants', 'grid'}
-    if unknown: raise ConfigError(f"{path}: unknown grid keys {sorted(unknown)}; use name, variants, grid")
+    unknown = set(g) - {'name', 'variants', 'grid', 'search'}
+    if unknown: raise ConfigError(f"{path}: unknown grid keys {sorted(unknown)}; use name, variants, grid, search")
     variants, grid = g.get('variants') or [{}], g.get('grid') or {}
     if any(not isinstance(v, list) for v in grid.values()): raise ConfigError(f"{path}: every grid key needs a list of values")
     combos = [{**v, **dict(zip(grid, vals))} for v in variants for vals in itertools.product(*grid.values())]
-    return str(g.get('name') or path.stem), combos
+    return str(g.get('name') or path.stem), combos, g.get('search') or {}
 
-def sweep(config: str | Path | None, grid: str | Path, overrides: dict | None = None, quiet: bool = False) -> list[dict]:
-    "Train every combination of a grid file as child runs of one parent MLflow run; returns one row per run"
-    name, combos = read_grid(grid)
-    cfgs = []
-    for i, combo in enumerate(combos):
-        kw = {**(overrides or {}), **combo, 'run_name': combo.get('run_name', f"{name}_{i:02d}")}
-        try: cfgs.append(load_config(config, **kw))
-        except ConfigError as e: raise ConfigError(f"{grid}: run {i} {combo}: {e}") from None
+def suggest(trial, search: dict) -> dict:
+    "Overrides drawn by an Optuna trial: a list is categorical, `{low, high[, log]}` a float (int if both are ints)"
+    res = {}
+    for k, v in search.items():
+        if isinstance(v, list): res[k] = trial.suggest_categorical(k, v)
+        elif isinstance(v, dict) and {'low', 'high'} <= set(v):
+            f = trial.suggest_int if isinstance(v['low'], int) and isinstance(v['high'], int) else trial.suggest_float
+            res[k] = f(k, v['low'], v['high'], log=bool(v.get('log', False)))
+        else: raise ConfigError(f"search key {k!r}: expected a list of choices or {{low, high, log}}, got {v!r}")
+    return res
+
+def _child(config, overrides, combo, run_name, grid):
+    try: return load_config(config, **{**(overrides or {}), **combo, 'run_name': combo.get('run_name', run_name)})
+    except ConfigError as e: raise ConfigError(f"{grid}: run {run_name} {combo}: {e}") from None
+
+def sweep(config: str | Path | None, grid: str | Path, overrides: dict | None = None, quiet: bool = False,
+          trials: int = 0) -> list[dict]:
+    "Train every combination of a grid file (or `trials` Optuna trials over its `search`) as child runs of one parent MLflow run"
+    name, combos, search = read_grid(grid)
+    if trials and not search: raise ConfigError(f"{grid}: --trials needs a `search:` section")
+    cfgs = [_child(config, overrides, c, f"{name}_{i:02d}", grid) for i, c in enumerate(combos if not trials else [{}])]
     client = check_tracking(tracking_uri(cfgs[0]))
     eid = experiment_id(client, cfgs[0].mlflow.experiment, cfgs[0].mlflow.artifact_dir)
     parent = client.create_run(eid, run_name=name, tags={'grid_file': str(grid)}).info.run_id
     client.log_text(parent, Path(grid).read_text(), 'grid.yaml')
     rows = []
+    def run(combo, cfg):
+        print(f"== {cfg.run_name}: {combo}")
+        learn = train(cfg, quiet=quiet, tags={'mlflow.parentRunId': parent})
+        best = float(learn.cbs.filter(lambda c: isinstance(c, EarlyStoppingCallback))[0].best)
+        rows.append(dict(run_name=cfg.run_name, **{k: str(v) for k, v in combo.items()}, best=best))
+        client.log_metric(parent, f'best_{_monitor(cfg.early_stopping_metric)}', best, step=len(rows) - 1)
+        return best
     try:
-        for combo, cfg in zip(combos, cfgs):
-            print(f"== {cfg.run_name}: {combo}")
-            learn = train(cfg, quiet=quiet, tags={'mlflow.parentRunId': parent})
-            early = learn.cbs.filter(lambda c: isinstance(c, EarlyStoppingCallback))[0]
-            rows.append(dict(run_name=cfg.run_name, **{k: str(v) for k, v in combo.items()}, best=float(early.best)))
-            client.log_metric(parent, f'best_{_monitor(cfg.early_stopping_metric)}', float(early.best), step=len(rows) - 1)
-    finally: client.set_terminated(parent, 'FINISHED' if len(rows) == len(cfgs) else 'FAILED')
+        if not trials:
+            for combo, cfg in zip(combos, cfgs): run(combo, cfg)
+        else:
+            try: import optuna
+            except ImportError: raise ImportError("Bayesian search needs Optuna: pip install optuna") from None
+            study = optuna.create_study(direction='maximize', sampler=optuna.samplers.TPESampler(seed=cfgs[0].random_seed))
+            def objective(trial):
+                combo = suggest(trial, search)
+                return run(combo, _child(config, overrides, combo, f"{name}_t{trial.number:02d}", grid))
+            study.optimize(objective, n_trials=trials)
+            client.log_batch(parent, params=[Param(f'best.{k}', str(v)) for k, v in study.best_params.items()])
+    finally: client.set_terminated(parent, 'FINISHED' if len(rows) == (trials or len(cfgs)) else 'FAILED')
     return rows
