@@ -59,12 +59,16 @@ def match_objects(pred, target, iou_thr: float = 0.5, min_area: int = 0, valid=N
     hit = iou[1:, 1:] >= iou_thr
     return np.array([n_p, hit.any(1).sum(), n_t, hit.any(0).sum()])
 
-def object_counts(pred, target, iou_thr: float = 0.5, min_area: int = 0, valid=None) -> np.ndarray:
-    "`match_objects` for each tile of N×H×W (or N×1×H×W) inputs: an N×4 array"
-    p, t = _binary(pred), _binary(target)
+def _tiles(pred, target, valid=None):
+    "Per-tile 2-D `(pred, target, valid)` from N×H×W or N×1×H×W inputs (valid None when not given)"
+    p, t = _np(pred), _binary(target)
     p, t = p.reshape(-1, *p.shape[-2:]), t.reshape(-1, *t.shape[-2:])
     v = [None] * len(p) if valid is None else _binary(valid).reshape(-1, *p.shape[-2:])
-    return np.stack([match_objects(a, b, iou_thr, min_area, c) for a, b, c in zip(p, t, v)])
+    return zip(p, t, v)
+
+def object_counts(pred, target, iou_thr: float = 0.5, min_area: int = 0, valid=None) -> np.ndarray:
+    "`match_objects` for each tile of N×H×W (or N×1×H×W) inputs: an N×4 array"
+    return np.stack([match_objects(a, b, iou_thr, min_area, c) for a, b, c in _tiles(pred, target, valid)])
 
 def _ratio(num, den) -> float: return float(num / den) if den else 0.0
 
@@ -93,14 +97,13 @@ class PRCounts:
         h = np.stack([np.bincount(b[~t], minlength=self.n_bins), np.bincount(b[t], minlength=self.n_bins)])
         return int(t.any()), h
 
+    def add(self, kind: int, hist: np.ndarray):
+        "Add one tile's histogram (from `tile_hist`)"
+        self.hist[kind] += hist; self.tiles[kind] += 1
+
     def update(self, probs, target, valid=None):
         "Add tiles (N×H×W or N×1×H×W probabilities, targets, valid masks)"
-        p, t = _np(probs), _binary(target)
-        p, t = p.reshape(-1, *p.shape[-2:]), t.reshape(-1, *t.shape[-2:])
-        v = [None] * len(p) if valid is None else _binary(valid).reshape(-1, *p.shape[-2:])
-        for a, b, c in zip(p, t, v):
-            k, h = self.tile_hist(a, b, c)
-            self.hist[k] += h; self.tiles[k] += 1
+        for a, b, c in _tiles(probs, target, valid): self.add(*self.tile_hist(a, b, c))
         return self
 
     def neg_weight(self, ratio: str | None = None) -> float:
@@ -178,12 +181,9 @@ class Evaluator:
 
     def update(self, probs, target, valid=None):
         "Add a batch of tiles: probabilities, (soft) targets cut at 0.5, optional valid masks"
-        p, t = _np(probs), _binary(target)
-        p, t = p.reshape(-1, *p.shape[-2:]), t.reshape(-1, *t.shape[-2:])
-        v = [None] * len(p) if valid is None else _binary(valid).reshape(-1, *p.shape[-2:])
-        for a, b, c in zip(p, t, v):
+        for a, b, c in _tiles(probs, target, valid):
             k, h = self.counts.tile_hist(a, b, c)
-            self.counts.hist[k] += h; self.counts.tiles[k] += 1
+            self.counts.add(k, h)
             _, hc = self.coarse.tile_hist(a, b, c)
             o = match_objects(a >= self.threshold, b, self.iou_thr, self.min_area, c)
             self.objects[k] += o
