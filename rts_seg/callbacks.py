@@ -8,7 +8,7 @@ Docs: https://rts-seg.github.io/rts_seg/callbacks.html.md"""
 from __future__ import annotations
 import json, os, subprocess, tempfile, time, importlib.metadata as md
 from pathlib import Path
-import numpy as np, yaml
+import numpy as np, torch, yaml
 import matplotlib
 import matplotlib.pyplot as plt
 from fastai.callback.core import Callback
@@ -81,7 +81,6 @@ def environment() -> str:
     for p in pkgs:
         try: out.append(f'{p}=={md.version(p)}')
         except md.PackageNotFoundError: pass
-    import torch
     out.append(f'# cuda: {torch.version.cuda}, device: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"}')
     return '\n'.join(out) + '\n'
 

@@ -12,7 +12,7 @@ import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
-from .core import rng
+from .core import rng, ratio_name
 from .tiles import LABEL_RTS, LABEL_VALID, EpochSampler, pos_neg, ensure_prepared
 from .augment import SegAugment, soft_label
 
@@ -154,7 +154,6 @@ def rts_dataloaders(cfg, bs: int | None = None, device=None, num_workers: int | 
     def extra(names):
         return {n: TileDL(ds(ids), bs=bs, shuffle=False, num_workers=nw, device=device)
                 for n in names if (ids := _read_set(root, n)) is not None and len(ids)}
-    from rts_seg.core import ratio_name
     dls.realistic = extra([f'val_realistic_{ratio_name(r)}' for r in cfg.val_realistic_ratios])
     dls.test = extra([f'test_realistic_{ratio_name(cfg.test_realistic_ratio)}'])
     dls.stats, dls.c_in, dls.band_names, dls.index = stats, c_in, ['red', 'green', 'blue'] + aux_bands, index

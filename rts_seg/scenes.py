@@ -15,6 +15,7 @@ from rasterio.features import rasterize
 from rasterio.transform import Affine, from_origin
 from rasterio.warp import reproject, Resampling
 from shapely.geometry import box
+from pyproj import Proj
 
 # %% auto #0
 __all__ = ['LABEL_TYPES_DRAWN', 'SceneError', 'read_labels', 'grid_for_bounds', 'rasterize_polygons', 'pixel_ground_area',
@@ -81,7 +82,6 @@ def rasterize_polygons(geoms, shape: tuple[int, int], transform: Affine) -> np.n
 # %% ../nbs/02_scenes.ipynb #3b868a83
 def pixel_ground_area(transform: Affine, crs, lon: float, lat: float) -> float:
     "Ground area (m²) of one pixel of a projected grid at (lon, lat), from the projection's areal scale"
-    from pyproj import Proj
     k = Proj(CRS.from_user_input(crs).to_wkt()).get_factors(lon, lat).areal_scale
     return abs(transform.a * transform.e) / k
 

@@ -12,6 +12,7 @@ import numpy as np, pandas as pd, geopandas as gpd, shapely
 from shapely.geometry import box
 from rasterio.transform import Affine, from_origin
 from .core import parse_ratio, ratio_name, rng
+from .synthetic import write_synthetic
 from .scenes import Scene, SceneError, read_labels, load_scene, open_scene, labels_for_scene
 
 # %% auto #0
@@ -363,7 +364,6 @@ def ensure_scenes(cfg):
     "Generate the synthetic scenes a config points at, if it asks for them (`synth.enabled`) and they are missing"
     d, s = cfg.data, cfg.synth
     if not s.enabled or Path(d.images).exists(): return
-    from rts_seg.synthetic import write_synthetic
     root = Path(d.images).parent
     if Path(d.labels) != root/'labels.gpkg' or (d.aux and Path(d.aux) != root/'aux'):
         raise ValueError(f"{cfg.config_path}: with synth.enabled, data.images/labels/aux must be DIR/images, DIR/labels.gpkg, DIR/aux")
