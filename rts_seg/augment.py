@@ -47,7 +47,7 @@ class SegAugment:
         r = self.geo(**kw)
         return self.color(image=r['image'])['image'], list(r['masks']), r.get('aux')
 
-# %% ../nbs/04_augment.ipynb #e02bccbf
+# %% ../nbs/04_augment.ipynb #7c9bbc03
 def soft_label(mask: np.ndarray, method: Literal['none', 'distance', 'gaussian'] = 'none', distance_px: float = 3.,
                sigma_px: float = 1.5) -> np.ndarray:
     "A float32 target in [0, 1] from a binary `mask`: unchanged, distance-weighted near edges, or Gaussian-blurred"

@@ -44,7 +44,7 @@ def ratio_name(r: str) -> str:
     p, n = parse_ratio(r)
     return f'r{n}' if p == 1 else f'r{p}_{n}'
 
-# %% ../nbs/00_core.ipynb #bdd0d6a6
+# %% ../nbs/00_core.ipynb #8c60e019
 CONFIG_DEFAULTS: dict = {
     # Model (guide §2.1, §5.1)
     'architecture': 'unet++', 'backbone': 'efficientnet-b7', 'encoder_weights': 'imagenet',
@@ -115,7 +115,7 @@ CONFIG_TYPES: dict = {
 }
 RATIO_KEYS = ('train_pos_neg_ratio', 'val_balanced_ratio', 'test_realistic_ratio')
 
-# %% ../nbs/00_core.ipynb #6afbce60
+# %% ../nbs/00_core.ipynb #c3fd0066
 class ConfigError(ValueError):
     "A config key that is unknown, or a value of the wrong type"
 
@@ -151,7 +151,7 @@ def validate_config(cfg: dict, src: str = '<config>', schema: dict = CONFIG_DEFA
             for r in v: _check_ratio(key, r, src)
     return cfg
 
-# %% ../nbs/00_core.ipynb #3c908e48
+# %% ../nbs/00_core.ipynb #4fdafe6c
 def _merge(base: dict, upd: dict) -> dict:
     "Recursively merge `upd` into a copy of `base`"
     res = copy.deepcopy(base)
@@ -205,7 +205,7 @@ def load_config(path: str | Path | None = None, **overrides) -> AttrDict:
 def _to_attr(d):
     return AttrDict({k: _to_attr(v) if isinstance(v, dict) else v for k, v in d.items()})
 
-# %% ../nbs/00_core.ipynb #94696fdd
+# %% ../nbs/00_core.ipynb #f5e6ce00
 def repo_root() -> Path | None:
     "The rts_seg checkout this module runs from (the folder holding `configs/`), if any"
     import rts_seg
@@ -213,7 +213,7 @@ def repo_root() -> Path | None:
         if (p/'configs'/'baseline.yaml').exists(): return p
     return None
 
-# %% ../nbs/00_core.ipynb #d967d931
+# %% ../nbs/00_core.ipynb #bb194935
 def rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     "A NumPy generator from a seed (or pass a generator through)"
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

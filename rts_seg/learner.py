@@ -83,7 +83,7 @@ def cosine_schedule(cfg, start_epoch: int = 0) -> ParamScheduler:
     cos, off = SchedCos(cfg.learning_rate, cfg.min_lr), start_epoch / cfg.max_epochs
     return ParamScheduler({'lr': lambda pos: cos(off + pos * (1 - off))})
 
-# %% ../nbs/10_learner.ipynb #46495731
+# %% ../nbs/10_learner.ipynb #955b9d2a
 class Checkpoint(Callback):
     "Save model, optimiser and run state after every epoch, for `train(..., resume=True)`"
     order = max(SaveModelCallback.order, EarlyStoppingCallback.order) + 1  # after both have seen the epoch
@@ -112,7 +112,7 @@ class ResumableSaveModel(SaveModelCallback):
         super().before_fit()
         if self.init_best is not None: self.best = self.init_best
 
-# %% ../nbs/10_learner.ipynb #9dc278a2
+# %% ../nbs/10_learner.ipynb #fc384c60
 from fastai.distributed import DistributedDL
 from fastcore.basics import patch
 
@@ -125,7 +125,7 @@ def _broadcast(self: DistributedDL, t, rank):
     torch.distributed.broadcast(t, rank)
     return t.tolist()
 
-# %% ../nbs/10_learner.ipynb #73956bf5
+# %% ../nbs/10_learner.ipynb #83865356
 def _monitor(name: str) -> str:
     "Recorder name of an MLflow metric name of the validation set"
     return name.removeprefix('val_balanced_')
@@ -169,7 +169,7 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
         learn.fit(cfg.max_epochs - start, cbs=[cosine_schedule(cfg, start)])
     return learn
 
-# %% ../nbs/10_learner.ipynb #d4d532b1
+# %% ../nbs/10_learner.ipynb #60062226
 def read_grid(path: str | Path) -> tuple[str, list[dict], dict]:
     "Experiment name, the override sets of a grid file (`variants` × product of `grid`), and its Optuna `search` space"
     path = Path(path)

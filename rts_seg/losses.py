@@ -46,7 +46,7 @@ class FocalLoss(nn.Module):
     def decodes(self, x): return x > 0.5
     def __repr__(self): return f'FocalLoss(gamma={self.gamma}, alpha={self.alpha})'
 
-# %% ../nbs/06_losses.ipynb #1421458a
+# %% ../nbs/06_losses.ipynb #ce36052c
 def tversky_loss(logits, target, valid=None, alpha: float = 0.5, beta: float = 0.5, smooth: float = 1.) -> torch.Tensor:
     "Tversky loss on logits over the batch; `alpha` weighs false negatives, `beta` false positives (the guide's convention)"
     x, t, v = _flat(logits, target, valid)
@@ -64,7 +64,7 @@ class TverskyLoss(nn.Module):
     def decodes(self, x): return x > 0.5
     def __repr__(self): return f'TverskyLoss(alpha={self.alpha} (FN), beta={self.beta} (FP), smooth={self.smooth})'
 
-# %% ../nbs/06_losses.ipynb #742f3e2e
+# %% ../nbs/06_losses.ipynb #d028855f
 class CombinedLoss(nn.Module):
     "Weighted sum of losses called as `loss(logits, target, valid=None)`"
     def __init__(self, losses: list[nn.Module], weights: list[float]):

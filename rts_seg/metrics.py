@@ -77,7 +77,7 @@ def object_pr(pred, target, iou_thr: float = 0.5, min_area: int = 0, valid=None)
     c = object_counts(pred, target, iou_thr, min_area, valid).sum(0)
     return _ratio(c[1], c[0]), _ratio(c[3], c[2])
 
-# %% ../nbs/07_metrics.ipynb #2a4e2871
+# %% ../nbs/07_metrics.ipynb #ab3170ef
 class PRCounts:
     "Histograms of predicted probabilities per class, for positive and negative tiles apart (bounded memory)"
     def __init__(self, n_bins: int = 1000):
@@ -122,7 +122,7 @@ def neg_tile_weight(tiles: np.ndarray, ratio: str | None) -> float:
     if tiles[0] == 0: raise ValueError(f"no negative tiles seen: cannot re-weight to {ratio}")
     return tiles[1] * n / p / tiles[0]
 
-# %% ../nbs/07_metrics.ipynb #222cafb1
+# %% ../nbs/07_metrics.ipynb #32589cdf
 def curve(pos_hist: np.ndarray, neg_hist: np.ndarray) -> dict:
     "TP, FP, FN, precision and recall at each bin edge (descending thresholds), from class histograms"
     n = len(pos_hist)
@@ -169,7 +169,7 @@ def pr_auc(probs, target, valid=None, n_bins: int = 1000) -> float:
     "PR-AUC (average precision) of probabilities against a target, over one or many tiles, from binned counts"
     return average_precision(*PRCounts(n_bins).update(probs, target, valid).class_hists())
 
-# %% ../nbs/07_metrics.ipynb #92f51a8f
+# %% ../nbs/07_metrics.ipynb #342b62f3
 class Evaluator:
     "Streaming evaluation of probability maps: pixel, PR and object figures at any tile ratio, with bootstrap intervals"
     def __init__(self, threshold: float = 0.5, iou_thr: float = 0.5, min_area: int = 0, n_bins: int = 1000,
@@ -224,7 +224,7 @@ class Evaluator:
         sfx = '' if ratio is None else f'_{ratio_name(ratio)}'
         return {k + sfx: tuple(np.quantile([r[k] for r in res], [a, 1 - a])) for k in res[0]}
 
-# %% ../nbs/07_metrics.ipynb #b1d53ed9
+# %% ../nbs/07_metrics.ipynb #02b23cdb
 class _Shared:
     "One Evaluator for a group of metrics"
     def __init__(self, **kw): self.kw, self.ev = kw, None

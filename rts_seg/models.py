@@ -103,7 +103,7 @@ class LateFusion(nn.Module):
         fused = [f if isinstance(m, nn.Identity) else m(f, a) for m, f, a in zip(self.fusion, fr, fa)]
         return self.segmentation_head(self.decoder(fused))
 
-# %% ../nbs/08_models.ipynb #6e251e08
+# %% ../nbs/08_models.ipynb #3b4efde0
 def build_model(cfg) -> nn.Module:
     "The model a config describes: architecture, backbone, input channels, encoder weights, early or late fusion"
     c_in = cfg.input_channels

@@ -65,7 +65,7 @@ def read_labels(path: str | Path) -> gpd.GeoDataFrame:
     df.attrs['report'] = rep
     return df
 
-# %% ../nbs/02_scenes.ipynb #9571a100
+# %% ../nbs/02_scenes.ipynb #430757c5
 def grid_for_bounds(bounds, res: float) -> tuple[Affine, tuple[int, int]]:
     "A north-up grid of `res` metres covering `bounds` (minx, miny, maxx, maxy): transform and (height, width)"
     minx, miny, maxx, maxy = bounds
@@ -79,13 +79,13 @@ def rasterize_polygons(geoms, shape: tuple[int, int], transform: Affine) -> np.n
     if not geoms: return np.zeros(shape, bool)
     return rasterize(geoms, out_shape=shape, transform=transform, fill=0, default_value=1, dtype='uint8').astype(bool)
 
-# %% ../nbs/02_scenes.ipynb #3b868a83
+# %% ../nbs/02_scenes.ipynb #e0d4c166
 def pixel_ground_area(transform: Affine, crs, lon: float, lat: float) -> float:
     "Ground area (m²) of one pixel of a projected grid at (lon, lat), from the projection's areal scale"
     k = Proj(CRS.from_user_input(crs).to_wkt()).get_factors(lon, lat).areal_scale
     return abs(transform.a * transform.e) / k
 
-# %% ../nbs/02_scenes.ipynb #fbdc4cf3
+# %% ../nbs/02_scenes.ipynb #cc6492fe
 @dataclass
 class SceneInfo:
     "What `open_scene` learns from a GeoTIFF's header"
@@ -107,7 +107,7 @@ def open_scene(path: str | Path, min_bands: int = 3) -> SceneInfo:
             return SceneInfo(path, ds.crs, ds.transform, (ds.height, ds.width), ds.count, tuple(ds.bounds))
     except rasterio.RasterioIOError as e: raise SceneError(path, f"unreadable or corrupted GeoTIFF ({e})") from None
 
-# %% ../nbs/02_scenes.ipynb #ad5a3b51
+# %% ../nbs/02_scenes.ipynb #e3f02c1a
 def read_aux(path: str | Path, info: SceneInfo, bands: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
     "Aux raster `path` resampled onto the grid of scene `info`: float32 array (bands, H, W) with NaN for no data, and band names"
     path = Path(path)
@@ -129,7 +129,7 @@ def read_aux(path: str | Path, info: SceneInfo, bands: list[str] | None = None) 
                       dst_crs=info.crs, resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
     return out, list(bands)
 
-# %% ../nbs/02_scenes.ipynb #8fe91d32
+# %% ../nbs/02_scenes.ipynb #ddbb32fc
 @dataclass
 class Scene:
     "A scene's arrays on its image grid, ready to tile"

@@ -240,7 +240,7 @@ def make_scene(index: int = 0, size: int = 1024, seed: int = 42, rts_per_km2: fl
                       valid, rts, shifts, boxed, confusers, negatives,
                       base_map_date=f'20{19 + index % 4}-07-{10 + index % 20:02d}')
 
-# %% ../nbs/01_synthetic.ipynb #c42d64c9
+# %% ../nbs/01_synthetic.ipynb #02c09a01
 def _draw_rts(img, elev, ndvi, p, g):
     "Draw an RTS: bare floor, dark headwall upslope, wetter tongue downslope, a hollow in the terrain"
     c0, r0, c1, r1 = (int(v) for v in p.bounds)
@@ -263,7 +263,7 @@ def _draw_rts(img, elev, ndvi, p, g):
     depth = np.clip(0.03 * np.sqrt(p.area * IMAGE_RES**2), 2.5, 25)  # headwalls: metres to tens of metres
     elev[win] -= depth * gaussian_filter(m * (1 - 0.7 * un), 1.5)
 
-# %% ../nbs/01_synthetic.ipynb #66eb22d3
+# %% ../nbs/01_synthetic.ipynb #ca9a7172
 _GTIFF = dict(driver='GTiff', tiled=True, blockxsize=256, blockysize=256, compress='deflate')
 
 def write_image(path: Path, rgb: np.ndarray, transform: Affine, crs: str = SCENE_CRS):
@@ -292,7 +292,7 @@ def write_aux(path: Path, sc: SynthScene, res: float = AUX_RES, void: bool = Fal
         ds.write(out)
         ds.descriptions = AUX_BANDS
 
-# %% ../nbs/01_synthetic.ipynb #139417f7
+# %% ../nbs/01_synthetic.ipynb #91454480
 ARTS_FIELDS = ('CentroidLat', 'CentroidLon', 'RegionName', 'TrainClass', 'LabelType', 'BaseMapDate',
                'BaseMapSource', 'BaseMapResolution', 'UID')
 
@@ -323,7 +323,7 @@ def scene_labels(sc: SynthScene, seed: int = 42) -> gpd.GeoDataFrame:
     df['UID'] = [str(uuid.uuid5(uuid.NAMESPACE_URL, f'rts_seg/{sc.scene_id}/{seed}/{i}')) for i in range(len(df))]
     return df[list(ARTS_FIELDS) + ['SynthNote', 'geometry']]
 
-# %% ../nbs/01_synthetic.ipynb #9a2a2421
+# %% ../nbs/01_synthetic.ipynb #59df1091
 def write_synthetic(out: str | Path, scenes: int = 6, size: int = 2048, seed: int = 42, rts_per_km2: float = 0.35,
                     confusers_per_km2: float = 0.6, mislabel_fraction: float = 0.05,
                     nodata_fraction: float = 0.3) -> pd.DataFrame:

@@ -159,7 +159,7 @@ def check_no_leakage(index: pd.DataFrame, buffer_m: float = 0., crs: str = 'EPSG
         raise LeakageError(f"{len(bad)} tile pair(s) of different splits within {buffer_m} m: {shown}"
                            + (' …' if len(bad) > 10 else ''))
 
-# %% ../nbs/03_tiles.ipynb #4567d0f7
+# %% ../nbs/03_tiles.ipynb #ff7b4dfd
 class InsufficientTiles(ValueError):
     "Too few negative tiles for a requested ratio"
 
@@ -186,7 +186,7 @@ def sample_ratio(index: pd.DataFrame, ratio: str, seed=42, min_pos_pixels: int =
     info.update(n_pos=len(pos), n_neg=len(negs))
     return np.concatenate([pos, negs]), info
 
-# %% ../nbs/03_tiles.ipynb #69cb064d
+# %% ../nbs/03_tiles.ipynb #253ac24e
 def ratio_at(epoch: int, ratio: str, schedule: list | None = None) -> str:
     "The train ratio at `epoch`: the last schedule step started by then, else `ratio`"
     if not schedule: return ratio
@@ -216,7 +216,7 @@ class EpochSampler:
         negs = rng([self.seed, epoch]).choice(self.neg, size=self.n_neg(epoch), replace=False)
         return np.concatenate([self.pos, np.sort(negs)])
 
-# %% ../nbs/03_tiles.ipynb #13e0b248
+# %% ../nbs/03_tiles.ipynb #e652251d
 def band_stats(out: str | Path, index: pd.DataFrame, split: str = 'train') -> dict:
     "Mean and std of every band (RGB, then aux) over valid pixels of `split` tiles under `out`"
     s = s2 = n = None
@@ -235,7 +235,7 @@ def band_stats(out: str | Path, index: pd.DataFrame, split: str = 'train') -> di
     mean = s / n
     return dict(mean=mean.tolist(), std=np.sqrt(np.maximum(s2 / n - mean ** 2, 1e-12)).tolist(), pixels=int(n))
 
-# %% ../nbs/03_tiles.ipynb #1fd1585e
+# %% ../nbs/03_tiles.ipynb #e0a63917
 def _scene_files(images: Path) -> list[Path]:
     if not images.is_dir(): raise FileNotFoundError(f"images folder not found: {images}")
     files = sorted(p for p in images.iterdir() if p.suffix.lower() in ('.tif', '.tiff'))
@@ -276,7 +276,7 @@ def sampling_sets(index: pd.DataFrame, train_ratio='1:10', val_balanced='1:1', v
         sets[name], rep[name] = ids, dict(info, status='made' if 'note' not in info else 'made with fewer positives')
     return sets, rep
 
-# %% ../nbs/03_tiles.ipynb #fc72b7eb
+# %% ../nbs/03_tiles.ipynb #e67316e3
 def prepare(images, labels, out, aux=None, tile: int = 512, block_km: float = 10., buffer_m: float = 500., seed: int = 42,
             split_fractions=(0.7, 0.15, 0.15), blocking_crs: str = 'EPSG:3413', min_pos_pixels: int = 1,
             aux_bands: list | None = None, train_ratio='1:10', val_balanced='1:1',
@@ -348,7 +348,7 @@ def _print_report(r: dict):
         print(f"  {k:<24} {v['ratio']:>7}: " + (f"{v['n_pos']} pos + {v['n_neg']} neg" if 'n_pos' in v else 'not made')
               + (f"  <- {v['note']}" if 'note' in v else ''))
 
-# %% ../nbs/03_tiles.ipynb #556c682b
+# %% ../nbs/03_tiles.ipynb #ace6cd19
 def _params(cfg) -> dict:
     d = cfg.data
     return dict(tile=d.tile_size, block_km=d.block_km, buffer_m=d.buffer_m, seed=cfg.random_seed,
