@@ -9,14 +9,12 @@ from __future__ import annotations
 import json, os, subprocess, tempfile, time, importlib.metadata as md
 from pathlib import Path
 import numpy as np, torch, yaml
-import matplotlib
 import matplotlib.pyplot as plt
 from fastai.callback.core import Callback
 from fastai.learner import Recorder
 from fastai.torch_core import rank_distrib
 from mlflow.tracking import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
-from .core import ratio_name
 from .metrics import RTSMetric, curve, average_precision
 
 # %% auto #0
@@ -51,13 +49,14 @@ def experiment_id(client: MlflowClient, name: str, artifact_dir: str | None = No
     loc = Path(artifact_dir).absolute().as_uri() if artifact_dir and client.tracking_uri.startswith('sqlite') else None
     return client.create_experiment(name, artifact_location=loc)
 
-# %% ../nbs/09_callbacks.ipynb #49dac8ad
-def flat_params(cfg: dict, prefix: str = '') -> dict:
-    "Config as flat MLflow params: dotted keys, values as short strings"
+# %% ../nbs/09_callbacks.ipynb #5f53ce21
+def flat_params(cfg: dict, prefix: str = '', as_str: bool = True) -> dict:
+    "Config as flat dotted keys (`config_path` left out): MLflow params as short strings, or raw values for overrides"
     res = {}
     for k, v in cfg.items():
-        if isinstance(v, dict): res.update(flat_params(v, f'{prefix}{k}.'))
-        else: res[prefix + k] = str(v)[:6000]
+        if k == 'config_path': continue
+        if isinstance(v, dict): res.update(flat_params(v, f'{prefix}{k}.', as_str))
+        else: res[prefix + k] = str(v)[:6000] if as_str else v
     return res
 
 def mlflow_name(name: str) -> str:
@@ -117,7 +116,7 @@ class MLflowCallback(Callback):
         if self.run_id is None:
             eid = experiment_id(c, self.cfg.mlflow.experiment, self.cfg.mlflow.artifact_dir)
             self.run_id = c.create_run(eid, run_name=self.cfg.run_name, tags=self.tags).info.run_id
-            params = {**flat_params({k: v for k, v in self.cfg.items() if k != 'config_path'}), **{k: str(v) for k, v in self.extra.items()}}
+            params = {**flat_params(self.cfg), **{k: str(v) for k, v in self.extra.items()}}
             items = list(params.items())
             for i in range(0, len(items), 100): c.log_batch(self.run_id, params=[Param(k, v) for k, v in items[i:i + 100]])
             import rts_seg

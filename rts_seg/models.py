@@ -7,7 +7,7 @@ Docs: https://rts-seg.github.io/rts_seg/models.html.md"""
 # %% ../nbs/08_models.ipynb #06c44882
 from __future__ import annotations
 from pathlib import Path
-import torch, torch.nn as nn, torch.nn.functional as F
+import torch, torch.nn as nn
 import segmentation_models_pytorch as smp
 
 # %% auto #0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-import numpy as np, pandas as pd, geopandas as gpd, rasterio, shapely
+import numpy as np, geopandas as gpd, rasterio, shapely
 from rasterio.crs import CRS
 from rasterio.features import rasterize
 from rasterio.transform import Affine, from_origin

@@ -191,7 +191,7 @@ def make_scene(index: int = 0, size: int = 1024, seed: int = 42, rts_per_km2: fl
     giant = size * IMAGE_RES >= 4000 and index % 3 == 0  # scenes of 4 km or more: every third holds a giant
     if giant: areas.append(g.uniform(1.0e6, 1.4e6))
     steep = np.argwhere((slope > np.quantile(slope, 0.6)) & ~binary_dilation(water, iterations=10))
-    rts, dist_water = [], None
+    rts = []
     for a in areas:
         elong = g.uniform(1.3, 2.0) if a < 1e6 else g.uniform(1.7, 2.0)  # giants: > 1.5 km long
         L = np.sqrt(a * elong * 1.45) / IMAGE_RES

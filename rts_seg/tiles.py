@@ -13,7 +13,7 @@ from shapely.geometry import box
 from rasterio.transform import Affine, from_origin
 from .core import parse_ratio, ratio_name, rng
 from .synthetic import write_synthetic
-from .scenes import Scene, SceneError, read_labels, load_scene, open_scene, labels_for_scene
+from .scenes import Scene, SceneError, read_labels, load_scene, open_scene
 
 # %% auto #0
 __all__ = ['LABEL_RTS', 'LABEL_VALID', 'LABEL_NEGATIVE', 'INDEX_COLUMNS', 'SPLITS', 'tile_offsets', 'encode_label',
