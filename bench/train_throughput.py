@@ -11,10 +11,14 @@ import argparse, time
 import torch
 from functools import partial
 
-def make(args, device, channels_last):
+def config(args, mode='none', channels_last=False):
     from rts_seg.core import load_config
+    return load_config(architecture=args.arch, backbone=args.backbone, encoder_weights=None, mixed_precision=mode,
+                       channels_last=channels_last)
+
+def make(args, device, channels_last):
     from rts_seg.models import build_model
-    m = build_model(load_config(architecture=args.arch, backbone=args.backbone, encoder_weights=None)).to(device)
+    m = build_model(config(args)).to(device)
     return m.to(memory_format=torch.channels_last) if channels_last else m
 
 def batches(args, device, channels_last, n):
@@ -48,60 +52,50 @@ def plain_loop(args, device, mode, channels_last):
     return args.steps * args.bs / (time.perf_counter() - t)
 
 def fastai_loop(args, device, mode, channels_last):
-    "Images/s of rts_seg's Learner (fastai) over the same batches, timed from the first batch after warm-up"
-    from fastai.learner import Learner
-    from fastai.optimizer import Adam
+    "Images/s of `rts_learner` (fastai, with the callbacks training uses) over the same batches, after warm-up"
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
-    from fastai.callback.core import Callback
-    from rts_seg.losses import FocalLoss
+    from fastai.callback.core import Callback, CancelValidException
+    from fastai.callback.progress import ProgressCallback
+    from rts_seg.learner import rts_learner
     data = batches(args, device, channels_last, args.steps + args.warmup)
     class Pre(DataLoader):  # pre-made batches, as in the plain loop
         n_inp = 1
         def __iter__(self): yield from data
         def __len__(self): return len(data)
-    dl = Pre(bs=None); dl.n = len(data)
+    dl = Pre(bs=args.bs); dl.n = len(data) * args.bs
     class Timer(Callback):
         def before_batch(self):
             if self.iter == args.warmup: sync(device); self.t = time.perf_counter()
         def after_epoch(self): sync(device); self.ips = args.steps * args.bs / (time.perf_counter() - self.t)
-    timer = Timer()
-    learn = Learner(DataLoaders(dl, dl, device=device), make(args, device, channels_last), loss_func=FocalLoss(),
-                    opt_func=partial(Adam, decouple_wd=True), lr=1e-4, wd=1e-2, cbs=[timer])
-    if mode == 'bf16': learn.to_bf16()
-    elif mode == 'fp16': learn.to_fp16()
-    from fastai.callback.progress import ProgressCallback
-    from fastai.callback.core import CancelValidException
     class NoValidate(Callback):
         def before_validate(self): raise CancelValidException
+    timer = Timer()
+    learn = rts_learner(DataLoaders(dl, dl, device=device), config(args, mode, channels_last), make(args, device, channels_last),
+                        cbs=[timer])
     learn.remove_cb(ProgressCallback)
     with learn.no_logging(): learn.fit(1, cbs=[NoValidate()])
     return timer.ips
 
 def peak_memory(args, device, mode, channels_last):
-    "Peak GPU memory (GiB) of one training step per batch size, until memory runs out"
-    res = {}
+    "Peak GPU memory (GiB) of one training step at each batch size the finder tries, and the batch it picks"
+    from rts_seg.learner import probe_step, largest_fitting, preserved, max_batch_size
     model = make(args, device, channels_last).train()
-    dt = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(mode)
-    bs = 1
-    while bs <= args.max_bs:
-        try:
-            torch.cuda.reset_peak_memory_stats(); torch.cuda.empty_cache()
-            x = torch.randn(bs, 3, args.size, args.size, device=device)
-            if channels_last: x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast('cuda', dtype=dt, enabled=dt is not None): model(x).float().mean().backward()
-            res[bs] = torch.cuda.max_memory_allocated() / 2**30
-            model.zero_grad(set_to_none=True); bs *= 2
-        except torch.OutOfMemoryError:
-            res[bs] = 'OOM'; break
-    return res
+    step, res = probe_step(model, 3, args.size, mode, channels_last, device), {}
+    def measured(bs):
+        torch.cuda.reset_peak_memory_stats()
+        try: step(bs)
+        except torch.OutOfMemoryError: res[bs] = 'OOM'; raise
+        res[bs] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+    with preserved(model): best = largest_fitting(measured, limit=args.max_bs)
+    return dict(sorted(res.items())), best, max_batch_size(model, 3, args.size, mode, channels_last, device, limit=args.max_bs)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--arch', default='unet++'); ap.add_argument('--backbone', default='efficientnet-b7')
     ap.add_argument('--size', type=int, default=512); ap.add_argument('--bs', type=int, default=8)
     ap.add_argument('--steps', type=int, default=30); ap.add_argument('--warmup', type=int, default=5)
-    ap.add_argument('--max-bs', type=int, default=64); ap.add_argument('--tiny', action='store_true')
+    ap.add_argument('--max-bs', type=int, default=256); ap.add_argument('--tiny', action='store_true')
     args = ap.parse_args()
     if args.tiny: args.arch, args.backbone, args.size, args.bs, args.steps, args.warmup = 'unet', 'resnet18', 64, 2, 4, 1
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
@@ -118,6 +112,7 @@ def main():
         print(f"{name:<22}{p:>12.1f}{f:>14.1f}{100 * (1 - f / p):>16.1f}%")
     if device.type == 'cuda':
         for name, mode, cl in modes:
-            print(f"peak GiB per batch size ({name}):", {k: (round(v, 2) if isinstance(v, float) else v) for k, v in peak_memory(args, device, mode, cl).items()})
+            res, best, picked = peak_memory(args, device, mode, cl)
+            print(f"peak GiB per batch size ({name}): {res}; largest that fits {best}, max_that_fits picks {picked}")
 
 if __name__ == '__main__': main()

@@ -8,6 +8,7 @@ Docs: https://rts-seg.github.io/rts_seg/learner.html.md"""
 from __future__ import annotations
 import itertools, json
 from functools import partial
+from typing import Callable
 from pathlib import Path
 import numpy as np, torch
 from fastai.learner import Learner
@@ -19,7 +20,7 @@ from fastai.callback.training import GradientAccumulation
 from fastai.callback.progress import ProgressCallback
 from fastai.torch_core import set_seed, default_device, rank_distrib, num_distrib
 from fastai.distributed import rank0_first
-from contextlib import nullcontext
+from contextlib import nullcontext, contextmanager
 from .data import rts_dataloaders
 from .losses import loss_from_config
 from .metrics import rts_metrics
@@ -29,8 +30,8 @@ from .core import load_config, read_yaml, ConfigError
 from mlflow.entities import Param
 
 # %% auto #0
-__all__ = ['precision_mode', 'max_batch_size', 'rts_learner', 'cosine_schedule', 'Checkpoint', 'ResumableEarlyStopping',
-           'ResumableSaveModel', 'train', 'read_grid', 'suggest', 'sweep']
+__all__ = ['precision_mode', 'largest_fitting', 'preserved', 'probe_step', 'max_batch_size', 'rts_learner', 'cosine_schedule',
+           'Checkpoint', 'ResumableEarlyStopping', 'ResumableSaveModel', 'train', 'read_grid', 'suggest', 'sweep']
 
 # %% ../nbs/10_learner.ipynb #dbd0d63a
 def precision_mode(cfg, device=None) -> str:
@@ -40,29 +41,68 @@ def precision_mode(cfg, device=None) -> str:
     if cfg.mixed_precision == 'auto': return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
     return cfg.mixed_precision
 
-# %% ../nbs/10_learner.ipynb #7f33ea99
+# %% ../nbs/10_learner.ipynb #59585e2f
+def _round(bs: int, multiple: int) -> int:
+    "`bs` rounded down to a multiple of `multiple` once it is at least `multiple`"
+    return bs if bs < multiple else bs // multiple * multiple
+
+def largest_fitting(step: Callable[[int], None], start: int = 1, limit: int = 256, multiple: int = 8) -> int:
+    "Largest batch up to `limit` (a multiple of `multiple` above it) for which `step(bs)` does not run out of memory; 0 if none"
+    def fits(bs):
+        try: step(bs); return True
+        except torch.OutOfMemoryError: return False
+    ok, hi = 0, limit + 1
+    bs = start
+    while bs <= limit:                       # doubling from `start` (a power of two) brackets the answer in [ok, hi)
+        if not fits(bs): hi = bs; break
+        ok, bs = bs, bs * 2
+    if ok == 0: return 0
+    cands = [b for b in range(ok + 1, hi) if b < multiple or b % multiple == 0]
+    lo, up = 0, len(cands)
+    while lo < up:                           # bisection: the last candidate that fits
+        mid = (lo + up) // 2
+        if fits(cands[mid]): ok, lo = cands[mid], mid + 1
+        else: up = mid
+    return ok
+
+# %% ../nbs/10_learner.ipynb #95c0d99b
+@contextmanager
+def preserved(model: torch.nn.Module):
+    "Restore `model`'s weights and buffers (BatchNorm statistics) on exit: probing must not train the model"
+    saved = {k: v.detach().to('cpu', copy=True) for k, v in model.state_dict().items()}
+    try: yield model
+    finally: model.load_state_dict(saved)
+
+def probe_step(model: torch.nn.Module, c_in: int, size: int, mode: str = 'none', channels_last: bool = False,
+               device=None) -> Callable[[int], None]:
+    "`step(bs)`: one training step of `model` on a random batch of `bs` (forward, loss, backward, AdamW at lr 0)"
+    device = torch.device(device or default_device())
+    dt = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(mode)
+    def step(bs: int):
+        opt = torch.optim.AdamW(model.parameters(), lr=0.)  # allocates the optimiser state, moves nothing
+        try:
+            x = torch.randn(bs, c_in, size, size, device=device)
+            if channels_last: x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=dt, enabled=dt is not None): loss = model(x).float().mean()
+            loss.backward(); opt.step()
+            if device.type == 'cuda': torch.cuda.synchronize(device)
+        finally:
+            opt.zero_grad(set_to_none=True); del opt
+            if device.type == 'cuda': torch.cuda.empty_cache()
+    return step
+
 def max_batch_size(model: torch.nn.Module, c_in: int, size: int, mode: str = 'none', channels_last: bool = False,
-                   device=None, start: int = 1, limit: int = 256, cpu_default: int = 8) -> int:
-    "Largest power-of-two batch (one step below the first that runs out of GPU memory); `cpu_default` on CPU"
+                   device=None, start: int = 1, limit: int = 256, safety: float = 0.9, cpu_default: int = 8) -> int:
+    "`safety` × the largest batch whose training step fits in GPU memory (multiple of 8 above 8); `cpu_default` on CPU"
     device = torch.device(device or default_device())
     if device.type != 'cuda': return cpu_default
     model = model.to(device).train()
     if channels_last: model = model.to(memory_format=torch.channels_last)
-    dt = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(mode)
-    ok, bs = 0, start
-    while bs <= limit:
-        try:
-            x = torch.randn(bs, c_in, size, size, device=device)
-            if channels_last: x = x.to(memory_format=torch.channels_last)
-            with torch.autocast('cuda', dtype=dt, enabled=dt is not None): model(x).float().mean().backward()
-            ok, bs = bs, bs * 2
-        except torch.OutOfMemoryError: break
-        finally:
-            model.zero_grad(set_to_none=True); torch.cuda.empty_cache()
-    if ok == 0: raise RuntimeError(f"a batch of {start} at {size}² does not fit in GPU memory")
-    return max(ok // 2, start) if bs <= limit else ok
+    with preserved(model): best = largest_fitting(probe_step(model, c_in, size, mode, channels_last, device), start, limit)
+    if best == 0: raise RuntimeError(f"a batch of {start} at {size}² does not fit in GPU memory")
+    return max(_round(int(best * safety), 8), start)
 
-# %% ../nbs/10_learner.ipynb #7420db9f
+# %% ../nbs/10_learner.ipynb #49e34731
 def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: str | Path = '.') -> Learner:
     "A fastai Learner for `cfg`: model, loss, AdamW, RTS metrics, mixed precision and grad accumulation as configured"
     model = model if model is not None else build_model(cfg)
@@ -74,7 +114,8 @@ def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: 
     mode = precision_mode(cfg, dls.device)
     if mode == 'bf16': learn.to_bf16()
     elif mode == 'fp16': learn.to_fp16()
-    if cfg.channels_last and dls.device is not None and torch.device(dls.device).type == 'cuda': learn.to_channelslast()
+    if cfg.channels_last and dls.device is not None and torch.device(dls.device).type == 'cuda':
+        learn.to_channelslast(use_amp=False)  # fastai's default would add fp16 autocast whatever the config says
     return learn
 
 def cosine_schedule(cfg, start_epoch: int = 0) -> ParamScheduler:
@@ -82,7 +123,7 @@ def cosine_schedule(cfg, start_epoch: int = 0) -> ParamScheduler:
     cos, off = SchedCos(cfg.learning_rate, cfg.min_lr), start_epoch / cfg.max_epochs
     return ParamScheduler({'lr': lambda pos: cos(off + pos * (1 - off))})
 
-# %% ../nbs/10_learner.ipynb #955b9d2a
+# %% ../nbs/10_learner.ipynb #d538ebc8
 class Checkpoint(Callback):
     "Save model, optimiser and run state after every epoch, for `train(..., resume=True)`"
     order = max(SaveModelCallback.order, EarlyStoppingCallback.order) + 1  # after both have seen the epoch
@@ -111,7 +152,7 @@ class ResumableSaveModel(SaveModelCallback):
         super().before_fit()
         if self.init_best is not None: self.best = self.init_best
 
-# %% ../nbs/10_learner.ipynb #fc384c60
+# %% ../nbs/10_learner.ipynb #5449cb43
 from fastai.distributed import DistributedDL
 from fastcore.basics import patch
 
@@ -124,7 +165,7 @@ def _broadcast(self: DistributedDL, t, rank):
     torch.distributed.broadcast(t, rank)
     return t.tolist()
 
-# %% ../nbs/10_learner.ipynb #83865356
+# %% ../nbs/10_learner.ipynb #d8e95c43
 def _monitor(name: str) -> str:
     "Recorder name of an MLflow metric name of the validation set"
     return name.removeprefix('val_balanced_')
@@ -168,7 +209,7 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
         learn.fit(cfg.max_epochs - start, cbs=[cosine_schedule(cfg, start)])
     return learn
 
-# %% ../nbs/10_learner.ipynb #60062226
+# %% ../nbs/10_learner.ipynb #02c97759
 def read_grid(path: str | Path) -> tuple[str, list[dict], dict]:
     "Experiment name, the override sets of a grid file (`variants` × product of `grid`), and its Optuna `search` space"
     path = Path(path)

@@ -348,7 +348,7 @@ def _print_report(r: dict):
         print(f"  {k:<24} {v['ratio']:>7}: " + (f"{v['n_pos']} pos + {v['n_neg']} neg" if 'n_pos' in v else 'not made')
               + (f"  <- {v['note']}" if 'note' in v else ''))
 
-# %% ../nbs/03_tiles.ipynb #ace6cd19
+# %% ../nbs/03_tiles.ipynb #a14199c0
 def _params(cfg) -> dict:
     d = cfg.data
     return dict(tile=d.tile_size, block_km=d.block_km, buffer_m=d.buffer_m, seed=cfg.random_seed,
