@@ -12,12 +12,12 @@ import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
-from .core import rng, ratio_name
+from .core import rng, ratio_name, ConfigError
 from .tiles import LABEL_RTS, LABEL_VALID, EpochSampler, pos_neg, ensure_prepared
 from .augment import SegAugment, soft_label
 
 # %% auto #0
-__all__ = ['TileStore', 'TileDataset', 'TileDL', 'rts_dataloaders']
+__all__ = ['TileStore', 'TileDataset', 'TileDL', 'check_data_config', 'rts_dataloaders']
 
 # %% ../nbs/05_data.ipynb #889294f3
 class TileStore:
@@ -125,17 +125,25 @@ def _read_set(root: Path, name: str) -> np.ndarray | None:
     f = root/'sets'/f'{name}.csv'
     return pd.read_csv(f).tile_id.to_numpy() if f.exists() else None
 
+def check_data_config(cfg):
+    "Raise `ConfigError` where the model's input and the data disagree: band count, input size against tile size"
+    aux_bands = list(cfg.data.aux_bands)
+    if cfg.input_channels != 3 + len(aux_bands):
+        raise ConfigError(f"{cfg.config_path}: input_channels is {cfg.input_channels} but RGB + data.aux_bands {aux_bands} make {3 + len(aux_bands)}")
+    size = list(cfg.input_size)
+    if len(size) != 2 or size[0] != size[1]: raise ConfigError(f"{cfg.config_path}: input_size must be square [N, N], got {size}")
+    if size[0] > cfg.data.tile_size:
+        raise ConfigError(f"{cfg.config_path}: input_size {size[0]} is larger than data.tile_size {cfg.data.tile_size}")
+
 def rts_dataloaders(cfg, bs: int | None = None, device=None, num_workers: int | None = None) -> DataLoaders:
     "fastai DataLoaders for `cfg`: train (per-epoch ratio), val-balanced, plus `.realistic` and `.test` loaders"
+    check_data_config(cfg)  # before any data is prepared
     index = ensure_prepared(cfg, verbose=False)
     root = Path(cfg.data.tiles)
     stats = json.loads((root/'stats.json').read_text())
     aux_bands = list(cfg.data.aux_bands)
     c_in = 3 + len(aux_bands)
-    if cfg.input_channels != c_in:
-        raise ValueError(f"{cfg.config_path}: input_channels is {cfg.input_channels} but RGB + data.aux_bands {aux_bands} make {c_in}")
     tile, size = cfg.data.tile_size, int(cfg.input_size[0])
-    if size > tile: raise ValueError(f"{cfg.config_path}: input_size {size} is larger than data.tile_size {tile}")
     crop = size if size < tile else None
     bs = bs or (cfg.batch_size if isinstance(cfg.batch_size, int) else 8)
     nw = cfg.data.num_workers if num_workers is None else num_workers

@@ -21,7 +21,7 @@ from fastai.callback.progress import ProgressCallback
 from fastai.torch_core import set_seed, default_device, rank_distrib, num_distrib
 from fastai.distributed import rank0_first
 from contextlib import nullcontext, contextmanager
-from .data import rts_dataloaders
+from .data import rts_dataloaders, check_data_config
 from .losses import loss_from_config
 from .metrics import rts_metrics
 from .models import build_model
@@ -233,7 +233,11 @@ def suggest(trial, search: dict) -> dict:
     return res
 
 def _child(config, overrides, combo, run_name, grid):
-    try: return load_config(config, **{**(overrides or {}), **combo, 'run_name': combo.get('run_name', run_name)})
+    "The config of one run of a grid, checked (schema, data agreement) before anything trains"
+    try:
+        cfg = load_config(config, **{**(overrides or {}), **combo, 'run_name': combo.get('run_name', run_name)})
+        check_data_config(cfg)
+        return cfg
     except ConfigError as e: raise ConfigError(f"{grid}: run {run_name} {combo}: {e}") from None
 
 def sweep(config: str | Path | None, grid: str | Path, overrides: dict | None = None, quiet: bool = False,
