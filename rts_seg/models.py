@@ -100,6 +100,9 @@ class LateFusion(nn.Module):
     "RGB and aux encoders of one architecture, fused stage by stage with `FusionBlock`s, one decoder and head"
     def __init__(self, architecture_name: str, backbone: str, n_aux: int, encoder_weights=None, aux_backbone: str | None = None):
         super().__init__()
+        if architecture(architecture_name) is smp.DPT:
+            raise ValueError("fusion: late is not available for DPT (its ViT encoder gives tokens at one scale, not a feature "
+                             "pyramid to fuse stage by stage); use fusion: early, or UNet++/UPerNet/SegFormer")
         rgb = smp_model(architecture_name, backbone, 3, encoder_weights)
         aux = smp_model(architecture_name, aux_backbone or backbone, n_aux, None)
         self.encoder, self.aux_encoder = rgb.encoder, aux.encoder
