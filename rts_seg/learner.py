@@ -57,7 +57,7 @@ def largest_fitting(step: Callable[[int], None], start: int = 1, limit: int = 25
         if not fits(bs): hi = bs; break
         ok, bs = bs, bs * 2
     if ok == 0: return 0
-    cands = [b for b in range(ok + 1, hi) if b < multiple or b % multiple == 0]
+    cands = [b for b in range(ok + 1, hi) if _round(b, multiple) == b]
     lo, up = 0, len(cands)
     while lo < up:                           # bisection: the last candidate that fits
         mid = (lo + up) // 2
@@ -102,7 +102,7 @@ def max_batch_size(model: torch.nn.Module, c_in: int, size: int, mode: str = 'no
     if best == 0: raise RuntimeError(f"a batch of {start} at {size}² does not fit in GPU memory")
     return max(_round(int(best * safety), 8), start)
 
-# %% ../nbs/10_learner.ipynb #49e34731
+# %% ../nbs/10_learner.ipynb #be245a30
 def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: str | Path = '.') -> Learner:
     "A fastai Learner for `cfg`: model, loss, AdamW, RTS metrics, mixed precision and grad accumulation as configured"
     model = model if model is not None else build_model(cfg)
@@ -123,7 +123,7 @@ def cosine_schedule(cfg, start_epoch: int = 0) -> ParamScheduler:
     cos, off = SchedCos(cfg.learning_rate, cfg.min_lr), start_epoch / cfg.max_epochs
     return ParamScheduler({'lr': lambda pos: cos(off + pos * (1 - off))})
 
-# %% ../nbs/10_learner.ipynb #d538ebc8
+# %% ../nbs/10_learner.ipynb #9f0b36db
 class Checkpoint(Callback):
     "Save model, optimiser and run state after every epoch, for `train(..., resume=True)`"
     order = max(SaveModelCallback.order, EarlyStoppingCallback.order) + 1  # after both have seen the epoch
@@ -152,7 +152,7 @@ class ResumableSaveModel(SaveModelCallback):
         super().before_fit()
         if self.init_best is not None: self.best = self.init_best
 
-# %% ../nbs/10_learner.ipynb #5449cb43
+# %% ../nbs/10_learner.ipynb #94c603e7
 from fastai.distributed import DistributedDL
 from fastcore.basics import patch
 
@@ -165,7 +165,7 @@ def _broadcast(self: DistributedDL, t, rank):
     torch.distributed.broadcast(t, rank)
     return t.tolist()
 
-# %% ../nbs/10_learner.ipynb #d8e95c43
+# %% ../nbs/10_learner.ipynb #5b969f62
 def _monitor(name: str) -> str:
     "Recorder name of an MLflow metric name of the validation set"
     return name.removeprefix('val_balanced_')
@@ -209,7 +209,7 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
         learn.fit(cfg.max_epochs - start, cbs=[cosine_schedule(cfg, start)])
     return learn
 
-# %% ../nbs/10_learner.ipynb #02c97759
+# %% ../nbs/10_learner.ipynb #27cc33f2
 def read_grid(path: str | Path) -> tuple[str, list[dict], dict]:
     "Experiment name, the override sets of a grid file (`variants` × product of `grid`), and its Optuna `search` space"
     path = Path(path)
