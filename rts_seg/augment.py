@@ -40,8 +40,9 @@ class SegAugment:
         self.geo = geometric_transforms(aug, interpolation, crop, seed)
         self.color = color_transforms(aug, None if seed is None else seed + 1)
 
-    def __call__(self, rgb: np.ndarray, masks: list[np.ndarray], aux: np.ndarray | None = None):
-        "Augmented `(rgb, masks, aux)`"
+    def __call__(self, rgb: np.ndarray, masks: list[np.ndarray], aux: np.ndarray | None = None, seed: int | None = None):
+        "Augmented `(rgb, masks, aux)`; with `seed`, the draw is that seed's whatever came before"
+        if seed is not None: self.geo.set_random_seed(seed); self.color.set_random_seed(seed + 1)
         kw = dict(image=rgb, masks=list(masks))
         if aux is not None: kw['aux'] = aux
         r = self.geo(**kw)

@@ -14,8 +14,9 @@ import numpy as np, yaml
 from fastcore.basics import AttrDict
 
 # %% auto #0
-__all__ = ['CONFIG_DEFAULTS', 'CONFIG_TYPES', 'RATIO_KEYS', 'GuideLoader', 'read_yaml', 'parse_ratio', 'ratio_name',
-           'ConfigError', 'validate_config', 'parse_overrides', 'load_config', 'repo_root', 'rng']
+__all__ = ['CONFIG_DEFAULTS', 'CONFIG_TYPES', 'CONFIG_CHOICES', 'RATIO_KEYS', 'GuideLoader', 'read_yaml', 'parse_ratio',
+           'ratio_name', 'InputError', 'ConfigError', 'validate_config', 'parse_overrides', 'load_config', 'repo_root',
+           'rng']
 
 # %% ../nbs/00_core.ipynb #f2288a77
 class GuideLoader(yaml.SafeLoader):
@@ -56,6 +57,8 @@ CONFIG_DEFAULTS: dict = {
     'focal_weight': 1.0, 'tversky_weight': 1.0,                   # weights of a focal+tversky combination
     # Optimiser and scheduler
     'optimizer': 'adamw', 'learning_rate': 1e-4, 'weight_decay': 1e-2, 'scheduler': 'cosine_annealing', 'min_lr': 1e-6,
+    # adamw: torch's AdamW (fused on GPU and CPU, else foreach) in fastai's OptimWrapper; adamw_fastai: fastai's Adam
+    'adam_betas': [0.9, 0.999], 'adam_eps': 1e-8,   # PyTorch's AdamW defaults, for both optimizers
     # Training
     'batch_size': 'max_that_fits', 'max_epochs': 300, 'early_stopping_patience': 20,
     'early_stopping_metric': 'val_balanced_iou_rts',
@@ -67,6 +70,9 @@ CONFIG_DEFAULTS: dict = {
     'grad_accum': 1,                     # batches per optimiser step
     'mixed_precision': 'auto',           # auto (bf16 where supported, else fp16, on GPU) | bf16 | fp16 | none
     'channels_last': True,               # on GPU
+    'compile': False,                    # torch.compile the model for training and evaluation
+    'compile_mode': 'default',           # default | reduce-overhead (CUDA graphs) | max-autotune | max-autotune-no-cudagraphs
+    'cudnn_benchmark': False,            # cuDNN picks the fastest kernels: faster on GPU, no longer bit-reproducible
     'output_dir': 'runs',                # checkpoints: OUTPUT_DIR/RUN_NAME/
     'mlflow': {
         'experiment': 'rts-segmentation-v2',
@@ -85,7 +91,8 @@ CONFIG_DEFAULTS: dict = {
         'split_fractions': [0.7, 0.15, 0.15],  # train, val, test: shares of positive tiles
         'blocking_crs': 'EPSG:3413',       # blocks are laid out in this CRS, whatever the scenes' CRSs
         'min_pos_pixels': 1,               # a tile with fewer RTS pixels is a negative tile
-        'num_workers': 0,
+        'min_valid_fraction': 0.1,         # a tile with a smaller share of valid (not nodata) pixels is used nowhere
+        'num_workers': 'auto',             # DataLoader workers; auto: cores - 1 on a GPU machine, 0 on CPU
     },
     'synth': {
         'enabled': False,                  # generate synthetic scenes into data.images/labels/aux if missing
@@ -111,12 +118,20 @@ CONFIG_DEFAULTS: dict = {
 CONFIG_TYPES: dict = {
     'encoder_weights': (str, NoneType), 'aux_backbone': (str, NoneType), 'batch_size': (int, str),
     'train_ratio_schedule': (list, NoneType),
-    'data.aux': (str, NoneType), 'mlflow.tracking_uri': (str, NoneType),
+    'data.aux': (str, NoneType), 'mlflow.tracking_uri': (str, NoneType), 'data.num_workers': (int, str),
+}
+CONFIG_CHOICES: dict = {  # keys whose string value is one of a few names
+    'optimizer': ('adamw', 'adamw_fastai'), 'mixed_precision': ('auto', 'bf16', 'fp16', 'none'),
+    'compile_mode': ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs'),
+    'batch_size': ('max_that_fits',), 'data.num_workers': ('auto',),
 }
 RATIO_KEYS = ('train_pos_neg_ratio', 'val_balanced_ratio', 'test_realistic_ratio')
 
 # %% ../nbs/00_core.ipynb #c3fd0066
-class ConfigError(ValueError):
+class InputError(ValueError):
+    "An error caused by the user's input (a config value, a file, a server address): the command line shows it as one line"
+
+class ConfigError(InputError):
     "A config key that is unknown, or a value of the wrong type"
 
 def _expected(key: str, default) -> tuple:
@@ -147,6 +162,8 @@ def validate_config(cfg: dict, src: str = '<config>', schema: dict = CONFIG_DEFA
             names = ' or '.join('null' if t is NoneType else t.__name__ for t in exp)
             raise ConfigError(f"{src}: key '{key}' expects {names}, got {type(v).__name__} {v!r}")
         if key in RATIO_KEYS: _check_ratio(key, v, src)
+        if key in CONFIG_CHOICES and isinstance(v, str) and v not in CONFIG_CHOICES[key]:
+            raise ConfigError(f"{src}: key '{key}' is {v!r}; expected one of {', '.join(CONFIG_CHOICES[key])}")
         if key == 'val_realistic_ratios':
             for r in v: _check_ratio(key, r, src)
     return cfg

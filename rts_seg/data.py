@@ -6,9 +6,10 @@ Docs: https://rts-seg.github.io/rts_seg/data.html.md"""
 
 # %% ../nbs/05_data.ipynb #c861b8cd
 from __future__ import annotations
-import json
+import json, os, zlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+from fastai.torch_core import default_device
 import matplotlib.pyplot as plt
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
@@ -17,7 +18,7 @@ from .tiles import LABEL_RTS, LABEL_VALID, EpochSampler, pos_neg, ensure_prepare
 from .augment import SegAugment, soft_label
 
 # %% auto #0
-__all__ = ['TileStore', 'TileDataset', 'TileDL', 'check_data_config', 'rts_dataloaders']
+__all__ = ['TileStore', 'sample_seed', 'TileDataset', 'TileDL', 'loader_workers', 'check_data_config', 'rts_dataloaders']
 
 # %% ../nbs/05_data.ipynb #889294f3
 class TileStore:
@@ -51,13 +52,18 @@ class TileStore:
             a = np.array(aux[i][aux_idx])
         return np.array(img[i]), a, np.array(lab[i])
 
+# %% ../nbs/05_data.ipynb #4e0e9552
+def sample_seed(seed: int, epoch: int, tile_id: str) -> int:
+    "The augmentation seed of one tile in one epoch: a function of (seed, epoch, tile) only"
+    return int(np.random.SeedSequence([seed, epoch, zlib.crc32(str(tile_id).encode())]).generate_state(1)[0])
+
 # %% ../nbs/05_data.ipynb #f7cbbc85
 class TileDataset(torch.utils.data.Dataset):
     "Samples `(x, y, valid)` for `tile_ids`: normalised bands, (soft) RTS target and valid mask"
     n_inp = 1  # one input; fastai loaders (and DistributedDL under DDP) read it from the dataset
     def __init__(self, store: TileStore, tile_ids, stats: dict, aux_bands: list[str] = (), aug: SegAugment | None = None,
-                 soft: dict | None = None, crop: int | None = None):
-        self.store, self.tile_ids = store, np.asarray(tile_ids)
+                 soft: dict | None = None, crop: int | None = None, seed: int = 42):
+        self.store, self.tile_ids, self.seed, self.epoch = store, np.asarray(tile_ids), seed, 0
         missing = [b for b in aux_bands if b not in store.aux_names]
         if missing: raise ValueError(f"{store.root}: aux bands {missing} were not prepared; prepared: {store.aux_names}")
         self.aux_idx = [store.aux_names.index(b) for b in aux_bands]
@@ -74,7 +80,8 @@ class TileDataset(torch.utils.data.Dataset):
         masks = [(lab & LABEL_RTS) > 0, (lab & LABEL_VALID) > 0]
         if self.aug is not None:
             rgb, masks, aux = self.aug(rgb.transpose(1, 2, 0), [m.astype(np.uint8) for m in masks],
-                                       None if aux is None else aux.transpose(1, 2, 0))
+                                       None if aux is None else aux.transpose(1, 2, 0),
+                                       seed=sample_seed(self.seed, self.epoch, self.tile_ids[i]))
             rgb, aux = rgb.transpose(2, 0, 1), None if aux is None else aux.transpose(2, 0, 1)
         elif self.crop:
             o = (rgb.shape[-1] - self.crop) // 2
@@ -102,6 +109,10 @@ class TileDL(DataLoader):
         self.n = len(idxs)
         return list(rng([self.seed, self.epoch]).permutation(idxs)) if self.shuffle else idxs
 
+    def before_iter(self):
+        super().before_iter()
+        self.dataset.epoch = self.epoch  # before worker processes start: each gets the epoch with its copy
+
     def after_iter(self):
         if self.sampler is not None: self.epoch += 1
 
@@ -119,6 +130,13 @@ class TileDL(DataLoader):
             if (y[k, 0] > 0.5).any(): ax.contour(y[k, 0] > 0.5, levels=[0.5], colors='r', linewidths=1)
             ax.set_title(f'RTS {100 * (y[k, 0] > 0.5).mean():.1f} %'); ax.axis('off')
         return fig
+
+# %% ../nbs/05_data.ipynb #44a60070
+def loader_workers(setting: int | str, device=None) -> int:
+    "DataLoader worker processes: `setting` itself, or for `'auto'` cores − 1 on a GPU machine and 0 on the CPU"
+    if setting != 'auto': return int(setting)
+    if torch.device(device or default_device()).type != 'cuda': return 0
+    return max((len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1) - 1, 0)
 
 # %% ../nbs/05_data.ipynb #3bde00a8
 def _read_set(root: Path, name: str) -> np.ndarray | None:
@@ -146,10 +164,10 @@ def rts_dataloaders(cfg, bs: int | None = None, device=None, num_workers: int | 
     tile, size = cfg.data.tile_size, int(cfg.input_size[0])
     crop = size if size < tile else None
     bs = bs or (cfg.batch_size if isinstance(cfg.batch_size, int) else 8)
-    nw = cfg.data.num_workers if num_workers is None else num_workers
+    nw = loader_workers(cfg.data.num_workers if num_workers is None else num_workers, device)
     store = TileStore(root, index)
     soft = dict(cfg.soft_labels)
-    def ds(ids, aug=None): return TileDataset(store, ids, stats, aux_bands, aug, soft, crop)
+    def ds(ids, aug=None): return TileDataset(store, ids, stats, aux_bands, aug, soft, crop, cfg.random_seed)
     train_ids = _read_set(root, 'train')
     tr = index.set_index('tile_id').loc[train_ids].reset_index()
     sampler = EpochSampler(*pos_neg(tr, cfg.data.min_pos_pixels), cfg.train_pos_neg_ratio, cfg.train_ratio_schedule, cfg.random_seed)
