@@ -6,20 +6,24 @@ Docs: https://rts-seg.github.io/rts_seg/learner.html.md"""
 
 # %% ../nbs/10_learner.ipynb #dfc49ee7
 from __future__ import annotations
-import itertools, json
+import itertools, json, os, random
 from functools import partial
 from typing import Callable
 from pathlib import Path
 import numpy as np, torch
 from fastai.learner import Learner
-from fastai.optimizer import Adam
+from fastai.optimizer import Adam, OptimWrapper, set_item_pg
 from fastai.callback.core import Callback
-from fastai.callback.schedule import ParamScheduler, SchedCos
+from fastai.callback.schedule import SchedCos
+from fastai.callback.fp16 import MixedPrecision, AMPMode
+from fastai.callback.channelslast import ChannelsLast
+from fastai.learner import Recorder
 from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback
 from fastai.callback.training import GradientAccumulation
 from fastai.callback.progress import ProgressCallback
-from fastai.torch_core import set_seed, default_device, rank_distrib, num_distrib
-from fastai.distributed import rank0_first
+from fastai.torch_core import set_seed, default_device, rank_distrib, num_distrib, norm_bias_params
+from fastai.distributed import rank0_first, DistributedDL
+from fastcore.basics import patch
 from contextlib import nullcontext, contextmanager
 from .data import rts_dataloaders, check_data_config
 from .losses import loss_from_config
@@ -30,16 +34,19 @@ from .core import load_config, read_yaml, ConfigError
 from mlflow.entities import Param
 
 # %% auto #0
-__all__ = ['precision_mode', 'largest_fitting', 'preserved', 'probe_step', 'max_batch_size', 'rts_learner', 'cosine_schedule',
-           'Checkpoint', 'ResumableEarlyStopping', 'ResumableSaveModel', 'train', 'read_grid', 'suggest', 'sweep']
+__all__ = ['precision_mode', 'largest_fitting', 'preserved', 'probe_step', 'max_batch_size', 'TorchAdamW', 'opt_func', 'Autocast',
+           'rts_learner', 'CosineAnnealing', 'run_state', 'set_run_state', 'Checkpoint', 'Resumed',
+           'ResumableEarlyStopping', 'ResumableSaveModel', 'train', 'read_grid', 'suggest', 'sweep']
 
 # %% ../nbs/10_learner.ipynb #dbd0d63a
 def precision_mode(cfg, device=None) -> str:
     "The mixed-precision mode training will use: bf16, fp16 or none"
-    device = torch.device(device or default_device())
-    if device.type != 'cuda' or cfg.mixed_precision == 'none': return 'none'
-    if cfg.mixed_precision == 'auto': return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
-    return cfg.mixed_precision
+    device, mp = torch.device(device or default_device()), cfg.mixed_precision
+    if device.type != 'cuda':
+        if mp == 'fp16': raise ConfigError(f"{cfg.config_path}: mixed_precision fp16 needs a GPU; use bf16 or none on the {device.type}")
+        return 'bf16' if mp == 'bf16' else 'none'
+    if mp == 'auto': return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
+    return mp
 
 # %% ../nbs/10_learner.ipynb #59585e2f
 def _round(bs: int, multiple: int) -> int:
@@ -102,39 +109,124 @@ def max_batch_size(model: torch.nn.Module, c_in: int, size: int, mode: str = 'no
     if best == 0: raise RuntimeError(f"a batch of {start} at {size}² does not fit in GPU memory")
     return max(_round(int(best * safety), 8), start)
 
+# %% ../nbs/10_learner.ipynb #18019b08
+class TorchAdamW(OptimWrapper):
+    "PyTorch's `AdamW` (fused, else foreach) as a fastai optimiser: per-group hyper-parameters, freezing, no decay on `no_wd`"
+    def __init__(self, params, lr: float = 1e-3, no_wd=(), betas=(0.9, 0.999), eps: float = 1e-8, wd: float = 0.,
+                 fused: bool | None = None):
+        params = list(params)
+        groups = [list(g) for g in params] if params and isinstance(params[0], (list, tuple)) else [params]
+        skip, tgroups = {id(p) for p in no_wd}, []
+        for g in groups:  # fastai group i -> torch groups 2i (decayed) and 2i+1 (norm weights, biases: never decayed)
+            tgroups += [{'params': [p for p in g if id(p) not in skip]}, {'params': [p for p in g if id(p) in skip], 'weight_decay': 0.}]
+        kw = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=wd)
+        opt = None
+        if fused is not False:
+            try: opt = torch.optim.AdamW(tgroups, fused=True, **kw)
+            except (RuntimeError, ValueError):  # a device (or a torch) without the fused kernel
+                if fused: raise
+        super().__init__(opt=opt or torch.optim.AdamW(tgroups, foreach=True, **kw))
+
+    @property
+    def fused(self) -> bool: return bool(self.opt.defaults.get('fused'))
+    @property
+    def param_lists(self): return [a['params'] + b['params'] for a, b in zip(self.opt.param_groups[::2], self.opt.param_groups[1::2])]
+    @property
+    def hypers(self): return OptimWrapper.hypers.fget(self)[::2]
+    def _set_hyper(self, k, v):
+        for i, v_ in enumerate(v):
+            set_item_pg(self.opt.param_groups[2 * i], self.bwd_map[k], v_)
+            if k != 'wd': set_item_pg(self.opt.param_groups[2 * i + 1], self.bwd_map[k], v_)
+
+def opt_func(cfg, model: torch.nn.Module) -> Callable:
+    "The `opt_func` of a Learner for `cfg.optimizer`: `TorchAdamW` (adamw) or fastai's `Adam` with decoupled decay (adamw_fastai)"
+    b1, b2 = cfg.adam_betas
+    if cfg.optimizer == 'adamw_fastai': return partial(Adam, mom=b1, sqr_mom=b2, eps=cfg.adam_eps, decouple_wd=True)
+    return partial(TorchAdamW, no_wd=norm_bias_params(model, True), betas=(b1, b2), eps=cfg.adam_eps)
+
 # %% ../nbs/10_learner.ipynb #be245a30
+class Autocast(Callback):
+    "Autocast the forward pass and loss to `dtype` on the Learner's device (CPU or GPU); bf16 needs no loss scaling"
+    order = MixedPrecision.order
+    def __init__(self, dtype: torch.dtype = torch.bfloat16): self.dtype, self.ctx = dtype, None
+    def before_batch(self):
+        self.ctx = torch.autocast(torch.device(self.dls.device or 'cpu').type, dtype=self.dtype)
+        self.ctx.__enter__()
+    def after_pred(self): self.learn.pred = self.pred.float()
+    def _exit(self):
+        if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
+    def after_loss(self): self._exit()
+    def after_cancel_batch(self): self._exit()
+
 def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: str | Path = '.') -> Learner:
-    "A fastai Learner for `cfg`: model, loss, AdamW, RTS metrics, mixed precision and grad accumulation as configured"
+    "A fastai Learner for `cfg`: model, loss, AdamW, RTS metrics, mixed precision, channels-last, compile and grad accumulation as configured"
     model = model if model is not None else build_model(cfg)
     metrics = rts_metrics(ratios=list(cfg.val_realistic_ratios))
     cbs = list(cbs or [])
     if cfg.grad_accum > 1: cbs.append(GradientAccumulation(cfg.grad_accum * dls.train.bs))
-    learn = Learner(dls, model, loss_func=loss_from_config(cfg), opt_func=partial(Adam, decouple_wd=True),
-                    lr=cfg.learning_rate, wd=cfg.weight_decay, metrics=metrics, cbs=cbs, path=path, model_dir='.')
+    on_gpu = dls.device is not None and torch.device(dls.device).type == 'cuda'
     mode = precision_mode(cfg, dls.device)
-    if mode == 'bf16': learn.to_bf16()
-    elif mode == 'fp16': learn.to_fp16()
-    if cfg.channels_last and dls.device is not None and torch.device(dls.device).type == 'cuda':
-        learn.to_channelslast(use_amp=False)  # fastai's default would add fp16 autocast whatever the config says
-    return learn
+    if mode == 'bf16': cbs.append(Autocast(torch.bfloat16))
+    elif mode == 'fp16': cbs.append(MixedPrecision(AMPMode.FP16))
+    if cfg.channels_last and on_gpu: cbs.append(ChannelsLast())
+    if cfg.compile: model.compile(mode=None if cfg.compile_mode == 'default' else cfg.compile_mode)
+    return Learner(dls, model, loss_func=loss_from_config(cfg), opt_func=opt_func(cfg, model), lr=cfg.learning_rate,
+                   wd=cfg.weight_decay, metrics=metrics, cbs=cbs, path=path, model_dir='.')
 
-def cosine_schedule(cfg, start_epoch: int = 0) -> ParamScheduler:
-    "Cosine annealing from `learning_rate` to `min_lr` over `max_epochs`, for a fit that starts at `start_epoch`"
-    cos, off = SchedCos(cfg.learning_rate, cfg.min_lr), start_epoch / cfg.max_epochs
-    return ParamScheduler({'lr': lambda pos: cos(off + pos * (1 - off))})
+class CosineAnnealing(Callback):
+    "Learning rate annealed from `lr_max` to `lr_min` over `n_epochs`, set from the run's epoch and batch (a resumed fit continues it exactly)"
+    order = 60  # fastai's ParamScheduler's place
+    def __init__(self, lr_max: float, lr_min: float, n_epochs: int): self.n_epochs, self.sched = n_epochs, SchedCos(lr_max, lr_min)
+    def before_batch(self):
+        if not self.training: return
+        step = (self.epoch + getattr(self.learn, 'epoch_offset', 0)) * self.n_iter + self.iter
+        self.opt.set_hyper('lr', self.sched(step / (self.n_epochs * self.n_iter)))
 
 # %% ../nbs/10_learner.ipynb #9f0b36db
+def run_state(learn: Learner) -> dict:
+    "What a fit draws at random from, and the smoothed loss, as they stand now"
+    sl = learn.recorder.smooth_loss
+    st = dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate(),
+              smooth_loss=(sl.count, sl.val.detach().cpu().clone()))
+    if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
+    return st
+
+def set_run_state(learn: Learner, st: dict):
+    "Put back what `run_state` saved"
+    torch.set_rng_state(st['torch']); np.random.set_state(st['numpy']); random.setstate(st['python'])
+    if 'cuda' in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
+    sl = learn.recorder.smooth_loss
+    sl.count, sl.val = st['smooth_loss'][0], st['smooth_loss'][1].to(sl.val.device)
+
+def _write_atomic(path: Path, text: str):
+    "Write `text` to `path` through a temporary file and a rename: readers see the old file or the new one, never half"
+    tmp = path.with_name(path.name + '.tmp')
+    tmp.write_text(text); os.replace(tmp, path)
+
 class Checkpoint(Callback):
-    "Save model, optimiser and run state after every epoch, for `train(..., resume=True)`"
+    "Save model, optimiser, random generators and run state after every epoch, for `train(..., resume=True)`"
     order = max(SaveModelCallback.order, EarlyStoppingCallback.order) + 1  # after both have seen the epoch
     def __init__(self, folder: Path, mlflow_cb: MLflowCallback | None = None, early: EarlyStoppingCallback | None = None):
         self.folder, self.mlflow_cb, self.early = Path(folder), mlflow_cb, early
     def after_epoch(self):
-        self.learn.save(self.folder/'last', with_opt=True)  # fastai saves on rank 0 only
-        if rank_distrib(): return
-        st = dict(epoch=self.epoch + getattr(self.learn, 'epoch_offset', 0), run_id=getattr(self.mlflow_cb, 'run_id', None))
+        epoch, rank = self.epoch + getattr(self.learn, 'epoch_offset', 0), rank_distrib()
+        self.learn.save(self.folder/f'epoch{epoch}', with_opt=True)  # fastai saves on rank 0 only
+        torch.save(run_state(self.learn), self.folder/f'epoch{epoch}_rng{rank}.pth')
+        if rank: return
+        st = dict(epoch=epoch, checkpoint=f'epoch{epoch}', run_id=getattr(self.mlflow_cb, 'run_id', None))
         if self.early is not None: st.update(best=float(self.early.best), wait=int(self.early.wait))
-        (self.folder/'state.json').write_text(json.dumps(st))
+        _write_atomic(self.folder/'state.json', json.dumps(st))
+        for f in self.folder.glob('epoch*.pth'):  # earlier epochs' files
+            if not f.name.startswith(f'epoch{epoch}.') and not f.name.startswith(f'epoch{epoch}_'): f.unlink(missing_ok=True)
+
+class Resumed(Callback):
+    "A resumed fit: generators and smoothed loss as saved (`rng_file`), epochs numbered on from `learn.epoch_offset`"
+    order = Recorder.order + 2  # after the Recorder has reset its smoothed loss and started the epoch's log
+    def __init__(self, rng_file: Path | None = None): self.rng_file = rng_file
+    def before_fit(self):
+        if self.rng_file is not None and Path(self.rng_file).exists():
+            set_run_state(self.learn, torch.load(self.rng_file, weights_only=False))  # our own file
+    def before_epoch(self): self.recorder.log[0] = self.epoch + getattr(self.learn, 'epoch_offset', 0)
 
 class ResumableEarlyStopping(EarlyStoppingCallback):
     "Early stopping that can start from a saved best value and patience counter"
@@ -153,9 +245,6 @@ class ResumableSaveModel(SaveModelCallback):
         if self.init_best is not None: self.best = self.init_best
 
 # %% ../nbs/10_learner.ipynb #94c603e7
-from fastai.distributed import DistributedDL
-from fastcore.basics import patch
-
 _cuda_broadcast = DistributedDL._broadcast
 @patch
 def _broadcast(self: DistributedDL, t, rank):
@@ -170,11 +259,19 @@ def _monitor(name: str) -> str:
     "Recorder name of an MLflow metric name of the validation set"
     return name.removeprefix('val_balanced_')
 
+def _end_run(mlf: MLflowCallback, status: str):
+    "Mark the MLflow run of an interrupted (KILLED) or failed (FAILED) fit, so that none is left RUNNING"
+    if getattr(mlf, 'run_id', None) is None or getattr(mlf, 'client', None) is None or rank_distrib(): return
+    try: mlf.client.set_terminated(mlf.run_id, status)
+    except Exception as e: print(f"warning: MLflow run {mlf.run_id} could not be marked {status}: {e}")
+
 def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None, tags: dict | None = None) -> Learner:
     "Train the model of `cfg` on its data with early stopping, checkpoints and MLflow tracking"
     set_seed(cfg.random_seed, reproducible=True)
     device = device or default_device()
     on_cpu = torch.device(device).type == 'cpu'
+    if not on_cpu and cfg.cudnn_benchmark:  # fastest kernels, at the cost of bit-exact repeats
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = True, False
     if num_distrib() > 1:  # under `accelerate launch`: set up the process group first (gloo on CPU, NCCL on GPU)
         from accelerate import PartialState
         PartialState(cpu=on_cpu)
@@ -197,16 +294,25 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
                          extra_params={'batch_size': bs, 'n_parameters': sum(p.numel() for p in model.parameters())}, tags=tags)
     learn = rts_learner(dls, cfg, model, cbs=[mlf, early, best, Checkpoint(folder, mlf, early), *(cbs or [])])
     if quiet: learn.remove_cb(ProgressCallback)
-    start = 0
+    start, rng_file = 0, None
     if state is not None:
-        learn.load(folder/'last', with_opt=True)
-        start = state['epoch'] + 1
+        ckpt = state.get('checkpoint', 'last')
+        learn.load(folder/ckpt, with_opt=True)
+        start, rng_file = state['epoch'] + 1, folder/f'{ckpt}_rng{rank_distrib()}.pth'
         dls.train.epoch = start
+        if state.get('finished') or start >= cfg.max_epochs:
+            print(f"{cfg.run_name}: already complete ({start} epochs); nothing to resume")
+            learn.epoch_offset = start
+            return learn
         print(f"resuming {cfg.run_name} at epoch {start} (MLflow run {state['run_id']})")
     learn.epoch_offset = start
-    if start >= cfg.max_epochs: return learn
-    with learn.distrib_ctx(sync_bn=not on_cpu, cpu=on_cpu) if num_distrib() > 1 else nullcontext():  # DDP; SyncBatchNorm on GPU only
-        learn.fit(cfg.max_epochs - start, cbs=[cosine_schedule(cfg, start)])
+    try:
+        with learn.distrib_ctx(sync_bn=not on_cpu, cpu=on_cpu) if num_distrib() > 1 else nullcontext():  # DDP; SyncBatchNorm on GPU only
+            learn.fit(cfg.max_epochs - start, cbs=[CosineAnnealing(cfg.learning_rate, cfg.min_lr, cfg.max_epochs), Resumed(rng_file)])
+    except KeyboardInterrupt: _end_run(mlf, 'KILLED'); raise
+    except BaseException: _end_run(mlf, 'FAILED'); raise
+    if not rank_distrib() and (folder/'state.json').exists():  # done: early stopping or the last epoch
+        _write_atomic(folder/'state.json', json.dumps({**json.loads((folder/'state.json').read_text()), 'finished': True}))
     return learn
 
 # %% ../nbs/10_learner.ipynb #27cc33f2

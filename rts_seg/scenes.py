@@ -16,13 +16,15 @@ from rasterio.transform import Affine, from_origin
 from rasterio.warp import reproject, Resampling
 from shapely.geometry import box
 from pyproj import Proj
+from .core import InputError
 
 # %% auto #0
 __all__ = ['LABEL_TYPES_DRAWN', 'SceneError', 'read_labels', 'grid_for_bounds', 'rasterize_polygons', 'pixel_ground_area',
-           'SceneInfo', 'open_scene', 'read_aux', 'Scene', 'labels_for_scene', 'load_scene']
+           'SceneInfo', 'open_scene', 'check_aux', 'read_aux', 'Scene', 'labels_for_scene', 'labels_on_scenes',
+           'aux_nan_message', 'load_scene']
 
 # %% ../nbs/02_scenes.ipynb #39dd2437
-class SceneError(ValueError):
+class SceneError(InputError):
     "Bad input: the message names the file and what is wrong with it"
     def __init__(self, path, problem: str):
         self.path, self.problem = Path(path), problem
@@ -51,12 +53,13 @@ def read_labels(path: str | Path) -> gpd.GeoDataFrame:
     rep = dict(file=str(path), features=len(df), no_train_class='TrainClass' not in df, no_label_type='LabelType' not in df)
     if 'TrainClass' not in df: df['TrainClass'] = 'Positive'
     if 'LabelType' not in df: df['LabelType'] = 'SegmentationPolygon'
+    ids = (df['UID'] if 'UID' in df else df.index.to_series()).astype(str).to_numpy()
     bad = ~df.geometry.is_valid & df.geometry.notna()
-    rep['repaired'] = int(bad.sum())
+    rep['repaired'], rep['repaired_ids'] = int(bad.sum()), ids[bad.to_numpy()].tolist()[:100]
     df.loc[bad, 'geometry'] = shapely.make_valid(df.geometry[bad].values)
     df['geometry'] = [_polygonal(g) for g in df.geometry]
     empty = df.geometry.isna()
-    rep['dropped_empty_or_not_polygons'] = int(empty.sum())
+    rep['dropped_empty_or_not_polygons'], rep['dropped_ids'] = int(empty.sum()), ids[empty.to_numpy()].tolist()[:100]
     df = df[~empty].reset_index(drop=True)
     unknown = ~df.TrainClass.isin(['Positive', 'Negative'])
     if unknown.any():
@@ -107,20 +110,31 @@ def open_scene(path: str | Path, min_bands: int = 3) -> SceneInfo:
             return SceneInfo(path, ds.crs, ds.transform, (ds.height, ds.width), ds.count, tuple(ds.bounds))
     except rasterio.RasterioIOError as e: raise SceneError(path, f"unreadable or corrupted GeoTIFF ({e})") from None
 
-# %% ../nbs/02_scenes.ipynb #e3f02c1a
+# %% ../nbs/02_scenes.ipynb #78221daa
+def _aux_bands(ds, path: Path, bands: list[str] | None) -> tuple[list[int], list[str]]:
+    "1-based band indices and names of `bands` (all bands if None) in the open aux raster `ds`"
+    if ds.crs is None: raise SceneError(path, "aux raster has no CRS")
+    names = [d or f'band{i + 1}' for i, d in enumerate(ds.descriptions)]
+    if not bands: return list(range(1, ds.count + 1)), names
+    missing = [b for b in bands if b not in names]
+    if missing: raise SceneError(path, f"aux bands {missing} not found; the file has {names}")
+    return [names.index(b) + 1 for b in bands], list(bands)
+
+def check_aux(path: str | Path, bands: list[str] | None = None) -> list[str]:
+    "Names of the aux bands `prepare` will read from `path`, checked from its header alone (no pixel is read)"
+    path = Path(path)
+    try:
+        with rasterio.open(path) as ds: return _aux_bands(ds, path, bands)[1]
+    except rasterio.RasterioIOError as e: raise SceneError(path, f"unreadable aux raster ({e})") from None
+
+# %% ../nbs/02_scenes.ipynb #d8f16aa3
 def read_aux(path: str | Path, info: SceneInfo, bands: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
     "Aux raster `path` resampled onto the grid of scene `info`: float32 array (bands, H, W) with NaN for no data, and band names"
     path = Path(path)
     try: ds = rasterio.open(path)
     except rasterio.RasterioIOError as e: raise SceneError(path, f"unreadable aux raster ({e})") from None
     with ds:
-        if ds.crs is None: raise SceneError(path, "aux raster has no CRS")
-        names = [d or f'band{i + 1}' for i, d in enumerate(ds.descriptions)]
-        if bands:
-            missing = [b for b in bands if b not in names]
-            if missing: raise SceneError(path, f"aux bands {missing} not found; the file has {names}")
-            idx = [names.index(b) + 1 for b in bands]
-        else: idx, bands = list(range(1, ds.count + 1)), names
+        idx, bands = _aux_bands(ds, path, bands)
         out = np.full((len(idx), *info.shape), np.nan, np.float32)
         for j, i in enumerate(idx):
             src = ds.read(i).astype(np.float32)
@@ -150,6 +164,30 @@ def labels_for_scene(labels: gpd.GeoDataFrame, info: SceneInfo) -> gpd.GeoDataFr
     lab = labels.to_crs(info.crs)
     return lab[lab.intersects(box(*info.bounds))]
 
+def labels_on_scenes(labels: gpd.GeoDataFrame, infos: list[SceneInfo]) -> np.ndarray:
+    "Bool per label: does it overlap at least one of the scenes `infos` (tested in each scene's CRS, from headers alone)"
+    hit = np.zeros(len(labels), bool)
+    for crs in {i.crs.to_string() for i in infos}:
+        lab = labels.to_crs(crs)
+        for i in infos:
+            if i.crs.to_string() == crs: hit |= lab.intersects(box(*i.bounds)).to_numpy()
+    return hit
+
+def aux_nan_message(aux: str | Path, lost_by_band: dict, lost: int, valid: int) -> str:
+    "Warning for aux file `aux` whose bands are NaN/nodata on `lost_by_band` (and `lost` together) of the image's `valid` pixels"
+    bands = ', '.join(f"'{b}' on {n / valid:.1%}" for b, n in lost_by_band.items())
+    if lost >= valid: return f"{aux}: aux band(s) NaN/nodata on the image's valid pixels ({bands}): the whole scene is lost"
+    return (f"{aux}: aux band(s) NaN/nodata on the image's valid pixels ({bands}): {lost:,} of {valid:,} pixels "
+            f"({lost / valid:.1%}) marked invalid")
+
+def _unusable(rep: dict, aux, total: int) -> str | None:
+    "Why a scene has no valid pixel left (None if it has some), from `load_scene`'s report"
+    if rep['valid_pixels']: return None
+    if rep['nodata_pixels'] >= total: return "no usable pixels: the image is nodata everywhere"
+    whole = [b for b, n in rep['aux_nan_by_band'].items() if n >= total - rep['nodata_pixels']]
+    if whole: return f"no usable pixels: aux band(s) {whole} of {aux} are NaN/nodata over the whole image"
+    return f"no usable pixels: image nodata and NaN in the aux bands of {aux} leave no pixel with data in every band"
+
 def load_scene(image: str | Path, labels: gpd.GeoDataFrame, aux: str | Path | None = None,
                aux_bands: list[str] | None = None) -> Scene:
     "Read `image` (and its `aux` raster), and rasterize `labels` onto the image grid"
@@ -167,13 +205,16 @@ def load_scene(image: str | Path, labels: gpd.GeoDataFrame, aux: str | Path | No
     mask = rasterize_polygons(pos.geometry, info.shape, info.transform)
     negative = rasterize_polygons(neg.geometry, info.shape, info.transform) & ~mask
     rep = dict(scene=info.path.stem, positives=len(pos), negatives=len(neg), boxes_not_drawn=int(boxes.sum()),
-               nodata_pixels=int((~valid).sum()), aux_nan_pixels=0)
+               nodata_pixels=int((~valid).sum()), aux_nan_pixels=0, aux_nan_by_band={})
     arr, names = None, []
     if aux is not None:
         arr, names = read_aux(aux, info, aux_bands)
-        nan = np.isnan(arr).any(0) & valid
-        rep['aux_nan_pixels'] = int(nan.sum())
-        if nan.any(): warnings.warn(f"{aux}: {int(nan.sum())} pixels with NaN/nodata inside the image's valid area; marked invalid")
-        valid &= ~np.isnan(arr).any(0)
-    rep['rts_pixels'] = int((mask & valid).sum())
+        for name, band in zip(names, arr):
+            if lost := int((np.isnan(band) & valid).sum()): rep['aux_nan_by_band'][name] = lost
+        nan = np.isnan(arr).any(0)
+        rep['aux_nan_pixels'] = int((nan & valid).sum())
+        if rep['aux_nan_pixels']: warnings.warn(aux_nan_message(aux, rep['aux_nan_by_band'], rep['aux_nan_pixels'], int(valid.sum())))
+        valid &= ~nan
+    rep['rts_pixels'], rep['valid_pixels'] = int((mask & valid).sum()), int(valid.sum())
+    rep['unusable'] = _unusable(rep, aux, valid.size)
     return Scene(info, rgb, mask, valid, negative, arr, names, rep)

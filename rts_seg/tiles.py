@@ -6,21 +6,23 @@ Docs: https://rts-seg.github.io/rts_seg/tiles.html.md"""
 
 # %% ../nbs/03_tiles.ipynb #671c777c
 from __future__ import annotations
-import json, warnings
+import json, shutil, warnings
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, geopandas as gpd, shapely
 from shapely.geometry import box
 from rasterio.transform import Affine, from_origin
-from .core import parse_ratio, ratio_name, rng
+from .core import InputError, parse_ratio, ratio_name, rng
 from .synthetic import write_synthetic
-from .scenes import Scene, SceneError, read_labels, load_scene, open_scene
+from .scenes import Scene, SceneError, SceneInfo, read_labels, load_scene, open_scene, check_aux, labels_on_scenes
 
 # %% auto #0
-__all__ = ['LABEL_RTS', 'LABEL_VALID', 'LABEL_NEGATIVE', 'INDEX_COLUMNS', 'SPLITS', 'tile_offsets', 'encode_label',
-           'decode_label', 'write_scene_tiles', 'tile_transform', 'tile_geoms', 'assign_blocks', 'assign_splits',
-           'LeakageError', 'apply_buffer', 'check_no_leakage', 'InsufficientTiles', 'pos_neg', 'sample_ratio',
-           'ratio_at', 'EpochSampler', 'band_stats', 'file_signature', 'sampling_sets', 'prepare', 'ensure_scenes',
-           'prepare_from_config', 'ensure_prepared']
+__all__ = ['LABEL_RTS', 'LABEL_VALID', 'LABEL_NEGATIVE', 'INDEX_COLUMNS', 'SPLITS', 'ALLOW_NO_POSITIVES', 'tile_offsets',
+           'encode_label', 'decode_label', 'write_scene_tiles', 'tile_transform', 'tile_geoms', 'assign_blocks',
+           'assign_splits', 'LeakageError', 'apply_buffer', 'check_no_leakage', 'InsufficientTiles', 'pos_neg',
+           'sample_ratio', 'ratio_at', 'EpochSampler', 'band_stats', 'check_inputs', 'no_positive_reason',
+           'file_signature', 'usable_tiles', 'created_or_removed', 'sampling_sets', 'prepare', 'report_problems',
+           'ensure_scenes', 'prepare_from_config', 'ensure_prepared']
 
 # %% ../nbs/03_tiles.ipynb #ec2db4c7
 def tile_offsets(n: int, tile: int) -> list[int]:
@@ -235,13 +237,78 @@ def band_stats(out: str | Path, index: pd.DataFrame, split: str = 'train') -> di
     mean = s / n
     return dict(mean=mean.tolist(), std=np.sqrt(np.maximum(s2 / n - mean ** 2, 1e-12)).tolist(), pixels=int(n))
 
-# %% ../nbs/03_tiles.ipynb #e0a63917
+# %% ../nbs/03_tiles.ipynb #43aabec3
 def _scene_files(images: Path) -> list[Path]:
-    if not images.is_dir(): raise FileNotFoundError(f"images folder not found: {images}")
+    "The image GeoTIFFs in folder `images`, sorted"
+    if not images.is_dir(): raise InputError(f"images folder not found: {images}")
     files = sorted(p for p in images.iterdir() if p.suffix.lower() in ('.tif', '.tiff'))
-    if not files: raise FileNotFoundError(f"no GeoTIFF (.tif/.tiff) in {images}")
+    if not files: raise InputError(f"no GeoTIFF (.tif/.tiff) in {images}")
     return files
 
+def _skip(f: Path, e: SceneError) -> dict:
+    "A skipped scene for the report: its file name and the reason (naming the other file if it is another's fault)"
+    return dict(scene=f.name, reason=e.problem if e.path == f else str(e))
+
+def _no_usable_scene(images: Path, skipped: list[dict], tile: int, shapes: list) -> str:
+    "Why no scene of `images` can be tiled, in one line"
+    if shapes and len(shapes) == len(skipped) and all(tile > min(s) for s in shapes):
+        h, w = max(shapes, key=min)
+        return (f"{images}: no usable scene: tile size {tile} px is larger than every scene (the largest is {h}×{w} px); "
+                f"use a tile of at most {min(h, w)} px (--tile, data.tile_size)")
+    shown = '; '.join(f"{s['scene']}: {s['reason']}" for s in skipped[:5])
+    return f"{images}: no usable scene; {len(skipped)} skipped: {shown}" + (' …' if len(skipped) > 5 else '')
+
+def check_inputs(images, labels, aux=None, tile: int = 512, aux_bands: list | None = None
+                ) -> tuple[list[tuple[SceneInfo, Path | None]], list[dict], gpd.GeoDataFrame]:
+    "Header-only checks of `prepare`'s inputs: (scene header, aux file) of each usable scene, the skipped ones, the labels"
+    images = Path(images)
+    if tile < 1: raise InputError(f"tile size must be a positive number of pixels, got {tile}")
+    files = _scene_files(images)
+    if aux is not None and not Path(aux).is_dir(): raise InputError(f"aux folder not found: {aux}")
+    lab = read_labels(labels)
+    scenes, skipped, shapes = [], [], []
+    for f in files:
+        try:
+            info = open_scene(f)
+            shapes.append(info.shape)
+            if tile > min(info.shape): raise SceneError(f, f"tile size {tile} px is larger than the scene ({info.shape[0]}×{info.shape[1]} px)")
+            auxf = None
+            if aux is not None:
+                auxf = next((p for p in (Path(aux)/f'{f.stem}{e}' for e in ('.tif', '.tiff')) if p.exists()), None)
+                if auxf is None: raise SceneError(f, f"no aux raster named {f.stem}.tif in {aux}")
+                check_aux(auxf, aux_bands)
+            scenes.append((info, auxf))
+        except SceneError as e: skipped.append(_skip(f, e))
+    if not scenes: raise InputError(_no_usable_scene(images, skipped, tile, shapes))
+    return scenes, skipped, lab
+
+# %% ../nbs/03_tiles.ipynb #b3f96eea
+ALLOW_NO_POSITIVES = " (to tile without positives anyway: allow_no_positives=True, --allow-no-positives)"
+
+def _fmt_bounds(b) -> str:
+    "Bounds as 'minx, miny – maxx, maxy', metres without decimals, degrees with four"
+    d = 0 if np.nanmax(np.abs(b)) > 1000 else 4
+    return f"{b[0]:.{d}f}, {b[1]:.{d}f} – {b[2]:.{d}f}, {b[3]:.{d}f}"
+
+def _drawn_positives(lab: gpd.GeoDataFrame) -> np.ndarray:
+    "Bool per label: a Positive outline (boxes are never drawn as masks)"
+    return ((lab.TrainClass == 'Positive') & (lab.LabelType != 'BoundingBox')).to_numpy()
+
+def no_positive_reason(labels, lab: gpd.GeoDataFrame, on_scene: np.ndarray, infos: list[SceneInfo]) -> str | None:
+    "Why labels `lab` (read from file `labels`) can make no positive tile on scenes `infos`, or None if they can"
+    drawn = _drawn_positives(lab)
+    if not drawn.any():
+        return (f"{labels}: none of its {len(lab)} labels is a Positive outline ({int((lab.TrainClass == 'Negative').sum())} "
+                f"Negative, {int((lab.LabelType == 'BoundingBox').sum())} BoundingBox, which are never drawn): no positive tile can be made")
+    if (drawn & on_scene).any(): return None
+    fp = pd.concat([gpd.GeoSeries([box(*i.bounds)], crs=i.crs).to_crs(lab.crs) for i in infos])
+    crss = ', '.join(sorted({i.crs.to_string() for i in infos}))
+    where, scenes = ('the scene', 'the scene') if len(infos) == 1 else (f'any of the {len(infos)} scenes', 'the scenes')
+    return (f"{labels}: {int(drawn.sum())} positive labels, none overlaps {where} (labels in "
+            f"{lab.crs.to_string()} cover {_fmt_bounds(lab.total_bounds)}; {scenes}, in {crss}, cover "
+            f"{_fmt_bounds(fp.total_bounds)} in {lab.crs.to_string()}): check the CRSs and that labels and images show the same area")
+
+# %% ../nbs/03_tiles.ipynb #e0a63917
 def file_signature(*paths) -> list:
     "Name, size and modification time of each file: changes when a file is replaced or edited"
     return [[Path(p).name, Path(p).stat().st_size, Path(p).stat().st_mtime_ns] for p in paths if p is not None]
@@ -253,6 +320,21 @@ def _cached_tiles(out: Path, name: str, tile: int, aux_names: list | None, sig: 
     meta = json.loads((d/'meta.json').read_text())
     if meta['tile'] != tile or meta.get('inputs') != sig or (aux_names is not None and meta['aux_names'] != aux_names): return None
     return pd.read_csv(d/'tiles.csv', keep_default_na=False), meta['report']
+
+def usable_tiles(index: pd.DataFrame, min_valid_fraction: float = 0.1) -> pd.Series:
+    "Bool per tile: at least `min_valid_fraction` of its pixels are valid (data in the image and in every aux band)"
+    return index.valid_pixels >= min_valid_fraction * index.height * index.width
+
+@contextmanager
+def created_or_removed(path: str | Path):
+    "Create folder `path` (and missing parents) for the block; if the block raises, remove the folders it created"
+    path = Path(path)
+    new = next((p for p in reversed([path, *path.parents]) if not p.exists()), None)
+    path.mkdir(parents=True, exist_ok=True)
+    try: yield path
+    except Exception:
+        if new is not None: shutil.rmtree(new, ignore_errors=True)
+        raise
 
 def sampling_sets(index: pd.DataFrame, train_ratio='1:10', val_balanced='1:1', val_realistic=('1:200', '1:500', '1:1000'),
                   test_realistic='1:500', seed=42, min_pos_pixels=1) -> tuple[dict, dict]:
@@ -277,82 +359,125 @@ def sampling_sets(index: pd.DataFrame, train_ratio='1:10', val_balanced='1:1', v
     return sets, rep
 
 # %% ../nbs/03_tiles.ipynb #e67316e3
+def _scene_tiles(info: SceneInfo, auxf: Path | None, lab: gpd.GeoDataFrame, labels, out: Path, tile: int,
+                 aux_bands: list | None, min_valid_fraction: float) -> tuple[pd.DataFrame, dict]:
+    "Index rows and report of one scene's tiles (reused if cached, else read and written); `SceneError` if it is unusable"
+    f = info.path
+    sig = file_signature(f, auxf, labels)
+    cached = _cached_tiles(out, f.stem, tile, aux_bands if auxf is not None else [], sig)
+    if cached is not None: df, rep = cached
+    else:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            sc = load_scene(f, lab, auxf, aux_bands)
+        for x in w: print(f"warning: {x.message}")
+        if sc.report['unusable']: raise SceneError(f, sc.report['unusable'])
+        df, rep = write_scene_tiles(sc, out, tile, sig), sc.report
+    if not usable_tiles(df, min_valid_fraction).any():
+        best = (df.valid_pixels / (df.height * df.width)).max()
+        raise SceneError(f, f"no tile has at least {min_valid_fraction:.0%} valid pixels (data.min_valid_fraction); the best has {best:.1%}")
+    return df, rep
+
 def prepare(images, labels, out, aux=None, tile: int = 512, block_km: float = 10., buffer_m: float = 500., seed: int = 42,
             split_fractions=(0.7, 0.15, 0.15), blocking_crs: str = 'EPSG:3413', min_pos_pixels: int = 1,
             aux_bands: list | None = None, train_ratio='1:10', val_balanced='1:1',
-            val_realistic=('1:200', '1:500', '1:1000'), test_realistic='1:500', verbose: bool = True) -> pd.DataFrame:
+            val_realistic=('1:200', '1:500', '1:1000'), test_realistic='1:500', verbose: bool = True,
+            min_valid_fraction: float = 0.1, allow_no_positives: bool = False) -> pd.DataFrame:
     "Tile every scene in `images` with `labels` (and `aux`), split by spatial blocks, write index, sets, stats and report"
     images, out = Path(images), Path(out)
-    files = _scene_files(images)
-    lab = read_labels(labels)
-    out.mkdir(parents=True, exist_ok=True)
-    parts, skipped, scene_reports, footprints = [], [], [], []
-    for f in files:
-        try:
-            info = open_scene(f)
-            footprints.append(gpd.GeoSeries([box(*info.bounds)], crs=info.crs).to_crs(lab.crs).iloc[0])
-            auxf = None
-            if aux is not None:
-                auxf = next((p for p in (Path(aux)/f'{f.stem}{e}' for e in ('.tif', '.tiff')) if p.exists()), None)
-                if auxf is None: raise SceneError(f, f"no aux raster named {f.stem}.tif in {aux}")
-            sig = file_signature(f, auxf, labels)
-            cached = _cached_tiles(out, f.stem, tile, aux_bands if aux is not None else [], sig)
-            if cached is not None:
-                df, rep = cached
-            else:
-                with warnings.catch_warnings(record=True) as w:
-                    warnings.simplefilter('always')
-                    sc = load_scene(f, lab, auxf, aux_bands)
-                for x in w: print(f"warning: {x.message}")
-                df, rep = write_scene_tiles(sc, out, tile, sig), sc.report
-                del sc
+    if not 0 <= min_valid_fraction <= 1: raise InputError(f"min_valid_fraction (data.min_valid_fraction) must be in [0, 1], got {min_valid_fraction}")
+    scenes, skipped, lab = check_inputs(images, labels, aux, tile, aux_bands)  # no pixel read so far
+    files, infos = _scene_files(images), [i for i, _ in scenes]
+    on_scene = labels_on_scenes(lab, infos)
+    why = no_positive_reason(labels, lab, on_scene, infos)
+    if why and not allow_no_positives: raise InputError(why + ALLOW_NO_POSITIVES)
+    with created_or_removed(out):
+        parts, scene_reports = [], []
+        for info, auxf in scenes:
+            try: df, rep = _scene_tiles(info, auxf, lab, labels, out, tile, aux_bands, min_valid_fraction)
+            except SceneError as e:
+                skipped.append(_skip(info.path, e)); print(f"skipped {e}"); continue
             parts.append(df); scene_reports.append(rep)
-            if verbose: print(f"{f.name}: {len(df)} tiles, {int((df.pos_pixels >= min_pos_pixels).sum())} positive")
-        except SceneError as e:
-            skipped.append(dict(scene=f.name, reason=e.problem))
-            print(f"skipped {e}")
-    if not parts: raise SceneError(images, f"no usable scene: {skipped}")
-    index = pd.concat(parts, ignore_index=True)
-    fp = gpd.GeoSeries(footprints, crs=lab.crs)
-    orphan = ~lab.intersects(fp.union_all())
-    index['block'] = assign_blocks(index, block_km, blocking_crs)
-    index['split'] = assign_splits(index, split_fractions, seed, min_pos_pixels)
-    index['split'] = apply_buffer(index, buffer_m, blocking_crs)
-    check_no_leakage(index, buffer_m, blocking_crs)
-    index.to_parquet(out/'index.parquet', index=False); index.to_csv(out/'index.csv', index=False)
-    sets, set_rep = sampling_sets(index, train_ratio, val_balanced, val_realistic, test_realistic, seed, min_pos_pixels)
-    (out/'sets').mkdir(exist_ok=True)
-    for old in (out/'sets').glob('*.csv'): old.unlink()
-    for k, ids in sets.items(): pd.DataFrame(dict(tile_id=ids)).to_csv(out/'sets'/f'{k}.csv', index=False)
-    stats = band_stats(out, index, 'train') if (index.split == 'train').any() else None
-    aux_names = json.loads((out/'tiles'/index.scene.iloc[0]/'meta.json').read_text())['aux_names']
-    if stats: (out/'stats.json').write_text(json.dumps(dict(stats, bands=['red', 'green', 'blue'] + aux_names), indent=1))
-    report = dict(scenes=len(files), scenes_used=len(parts), skipped=skipped, labels=lab.attrs['report'],
-                  labels_overlapping_no_scene=int(orphan.sum()),
-                  orphan_label_ids=lab.get('UID', pd.Series(lab.index.astype(str)))[orphan].astype(str).tolist()[:100],
-                  tiles=int(len(index)), splits=index.split.value_counts().to_dict(),
-                  positive_tiles={s: int(((index.split == s) & (index.pos_pixels >= min_pos_pixels)).sum()) for s in SPLITS},
-                  blocks=int(index.block.nunique()), sets=set_rep, per_scene=scene_reports,
-                  params=dict(tile=tile, block_km=block_km, buffer_m=buffer_m, seed=seed, blocking_crs=blocking_crs,
-                              split_fractions=list(split_fractions), aux_bands=aux_names))
-    report['inputs'] = file_signature(labels, *files)
-    (out/'report.json').write_text(json.dumps(report, indent=1, default=str))
-    if verbose: _print_report(report)
+            ok = usable_tiles(df, min_valid_fraction)
+            if verbose: print(f"{info.path.name}: {len(df)} tiles, {int(ok.sum())} usable, {int((ok & (df.pos_pixels >= min_pos_pixels)).sum())} positive")
+        if not parts: raise InputError(_no_usable_scene(images, skipped, tile, []))
+        index = pd.concat(parts, ignore_index=True)
+        usable = usable_tiles(index, min_valid_fraction)
+        index['block'] = assign_blocks(index, block_km, blocking_crs)
+        index['split'] = 'nodata'
+        index.loc[usable, 'split'] = assign_splits(index[usable], split_fractions, seed, min_pos_pixels)
+        index.loc[usable, 'split'] = apply_buffer(index[usable], buffer_m, blocking_crs)
+        check_no_leakage(index, buffer_m, blocking_crs)
+        no_pos = why
+        if not why and not (usable & (index.pos_pixels >= min_pos_pixels)).any():
+            no_pos = (f"{int((_drawn_positives(lab) & on_scene).sum())} positive labels overlap the scenes, but no tile with at "
+                      f"least {min_valid_fraction:.0%} valid pixels (data.min_valid_fraction) holds {min_pos_pixels} valid RTS "
+                      f"pixel(s) (data.min_pos_pixels)" + (f"; {len(skipped)} scene(s) skipped" if skipped else ''))
+        sets, set_rep = sampling_sets(index, train_ratio, val_balanced, val_realistic, test_realistic, seed, min_pos_pixels)
+        aux_names = json.loads((out/'tiles'/index.scene.iloc[0]/'meta.json').read_text())['aux_names']
+        report = dict(scenes=len(files), scenes_used=len(parts), skipped=skipped, labels=lab.attrs['report'],
+                      labels_overlapping_no_scene=int((~on_scene).sum()),
+                      orphan_label_ids=lab.get('UID', pd.Series(lab.index.astype(str)))[~on_scene].astype(str).tolist()[:100],
+                      tiles=int(len(index)), tiles_below_min_valid=int((~usable).sum()), splits=index.split.value_counts().to_dict(),
+                      positive_tiles={s: int(((index.split == s) & (index.pos_pixels >= min_pos_pixels)).sum()) for s in SPLITS},
+                      no_positive_tiles=no_pos, blocks=int(index.block.nunique()), sets=set_rep, per_scene=scene_reports,
+                      params=dict(tile=tile, block_km=block_km, buffer_m=buffer_m, seed=seed, blocking_crs=blocking_crs,
+                                  split_fractions=list(split_fractions), min_pos_pixels=min_pos_pixels,
+                                  min_valid_fraction=min_valid_fraction, aux_bands=aux_names))
+        if no_pos and not allow_no_positives:
+            _print_report(report, verbose)
+            raise InputError(f"no positive tile: {no_pos}" + ALLOW_NO_POSITIVES)
+        index.to_parquet(out/'index.parquet', index=False); index.to_csv(out/'index.csv', index=False)
+        (out/'sets').mkdir(exist_ok=True)
+        for old in (out/'sets').glob('*.csv'): old.unlink()
+        for k, ids in sets.items(): pd.DataFrame(dict(tile_id=ids)).to_csv(out/'sets'/f'{k}.csv', index=False)
+        stats = band_stats(out, index, 'train') if (index.split == 'train').any() else None
+        if stats: (out/'stats.json').write_text(json.dumps(dict(stats, bands=['red', 'green', 'blue'] + aux_names), indent=1))
+        report['inputs'] = file_signature(labels, *files)
+        (out/'report.json').write_text(json.dumps(report, indent=1, default=str))
+        _print_report(report, verbose)
     return index
 
-def _print_report(r: dict):
-    print(f"{r['tiles']} tiles from {r['scenes_used']}/{r['scenes']} scenes in {r['blocks']} blocks; splits {r['splits']}; "
-          f"positive tiles {r['positive_tiles']}")
-    if r['labels_overlapping_no_scene']: print(f"{r['labels_overlapping_no_scene']} label(s) overlap no scene (see report.json)")
-    for k, v in r['sets'].items():
-        print(f"  {k:<24} {v['ratio']:>7}: " + (f"{v['n_pos']} pos + {v['n_neg']} neg" if 'n_pos' in v else 'not made')
-              + (f"  <- {v['note']}" if 'note' in v else ''))
+def _ids(ids: list, n: int = 10) -> str:
+    return ', '.join(map(str, ids[:n])) + (' …' if len(ids) > n else '')
+
+def report_problems(r: dict) -> list[str]:
+    "One line per problem in a `prepare` report: skipped scenes, repaired or dropped labels, labels on no scene, sets not made"
+    lines = [f"skipped {s['scene']}: {s['reason']}" for s in r['skipped']]
+    lr = r['labels']
+    if lr.get('repaired'):
+        lines.append(f"{lr['repaired']} invalid label geometr{'y' if lr['repaired'] == 1 else 'ies'} in {lr['file']} repaired "
+                     f"with make_valid (ids {_ids(lr.get('repaired_ids', []))})")
+    if lr.get('dropped_empty_or_not_polygons'):
+        lines.append(f"{lr['dropped_empty_or_not_polygons']} label(s) in {lr['file']} dropped: empty or not polygonal "
+                     f"(ids {_ids(lr.get('dropped_ids', []))})")
+    if r['labels_overlapping_no_scene']:
+        lines.append(f"{r['labels_overlapping_no_scene']} label(s) overlap no scene (ids {_ids(r['orphan_label_ids'])})")
+    if r.get('tiles_below_min_valid'):
+        lines.append(f"{r['tiles_below_min_valid']} tile(s) with less than {r['params']['min_valid_fraction']:.0%} valid pixels "
+                     "(data.min_valid_fraction): in no split and no set")
+    if r.get('no_positive_tiles'): lines.append(f"no positive tile: {r['no_positive_tiles']}")
+    lines += [f"set {k} ({v['ratio']}) not made: {v.get('note', '')}" for k, v in r['sets'].items() if v.get('status') == 'not made']
+    return lines
+
+def _print_report(r: dict, verbose: bool = True):
+    "The console summary: totals and sets if `verbose`, then every problem, always"
+    if verbose:
+        print(f"{r['tiles']} tiles from {r['scenes_used']}/{r['scenes']} scenes in {r['blocks']} blocks; splits {r['splits']}; "
+              f"positive tiles {r['positive_tiles']}")
+        for k, v in r['sets'].items():
+            print(f"  {k:<24} {v['ratio']:>7}: " + (f"{v['n_pos']} pos + {v['n_neg']} neg" if 'n_pos' in v else 'not made')
+                  + (f"  <- {v['note']}" if 'note' in v else ''))
+    problems = report_problems(r)
+    if problems: print(f"{len(problems)} problem(s):\n" + '\n'.join(f"  - {p}" for p in problems))
 
 # %% ../nbs/03_tiles.ipynb #a14199c0
 def _params(cfg) -> dict:
+    "The config values `prepare` records in its report: a change to any of them means preparing again"
     d = cfg.data
     return dict(tile=d.tile_size, block_km=d.block_km, buffer_m=d.buffer_m, seed=cfg.random_seed,
-                blocking_crs=d.blocking_crs, split_fractions=list(d.split_fractions))
+                blocking_crs=d.blocking_crs, split_fractions=list(d.split_fractions), min_pos_pixels=d.min_pos_pixels,
+                min_valid_fraction=d.min_valid_fraction)
 
 def _inputs(cfg) -> list | None:
     "Signature of the label file and image files a config points at"
@@ -366,24 +491,27 @@ def ensure_scenes(cfg):
     if not s.enabled or Path(d.images).exists(): return
     root = Path(d.images).parent
     if Path(d.labels) != root/'labels.gpkg' or (d.aux and Path(d.aux) != root/'aux'):
-        raise ValueError(f"{cfg.config_path}: with synth.enabled, data.images/labels/aux must be DIR/images, DIR/labels.gpkg, DIR/aux")
+        raise InputError(f"{cfg.config_path}: with synth.enabled, data.images/labels/aux must be DIR/images, DIR/labels.gpkg, DIR/aux")
     print(f"generating {s.scenes} synthetic scenes of {s.size} px in {root}")
     write_synthetic(root, s.scenes, s.size, s.seed, s.rts_per_km2, s.confusers_per_km2, s.mislabel_fraction, s.nodata_fraction)
 
-def prepare_from_config(cfg, verbose: bool = True) -> pd.DataFrame:
+def prepare_from_config(cfg, verbose: bool = True, allow_no_positives: bool = False) -> pd.DataFrame:
     "Run `prepare` with the config's data section and sampling ratios (generating synthetic scenes if asked)"
     ensure_scenes(cfg)
     d = cfg.data
-    return prepare(d.images, d.labels, d.tiles, aux=d.aux, min_pos_pixels=d.min_pos_pixels,
-                   aux_bands=list(d.aux_bands) or None, train_ratio=cfg.train_pos_neg_ratio,
-                   val_balanced=cfg.val_balanced_ratio, val_realistic=list(cfg.val_realistic_ratios),
-                   test_realistic=cfg.test_realistic_ratio, verbose=verbose, **_params(cfg))
+    return prepare(d.images, d.labels, d.tiles, aux=d.aux, aux_bands=list(d.aux_bands) or None,
+                   train_ratio=cfg.train_pos_neg_ratio, val_balanced=cfg.val_balanced_ratio,
+                   val_realistic=list(cfg.val_realistic_ratios), test_realistic=cfg.test_realistic_ratio, verbose=verbose,
+                   allow_no_positives=allow_no_positives, **_params(cfg))
 
-def ensure_prepared(cfg, verbose: bool = True) -> pd.DataFrame:
-    "The tile index for `cfg`: read if prepared with the same parameters, else prepared now"
+def ensure_prepared(cfg, verbose: bool = True, allow_no_positives: bool = False) -> pd.DataFrame:
+    "The tile index for `cfg`: read if prepared with the same parameters and inputs, else prepared now"
     out = Path(cfg.data.tiles)
     if (out/'index.parquet').exists() and (out/'report.json').exists():
         r = json.loads((out/'report.json').read_text())
         same = {k: r['params'].get(k) for k in _params(cfg)} == _params(cfg)
-        if same and r.get('inputs') == _inputs(cfg): return pd.read_parquet(out/'index.parquet')
-    return prepare_from_config(cfg, verbose)
+        if same and r.get('inputs') == _inputs(cfg):
+            if r.get('no_positive_tiles') and not allow_no_positives:
+                raise InputError(f"{out}: prepared with no positive tile: {r['no_positive_tiles']}" + ALLOW_NO_POSITIVES)
+            return pd.read_parquet(out/'index.parquet')
+    return prepare_from_config(cfg, verbose, allow_no_positives)
