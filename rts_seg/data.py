@@ -52,7 +52,7 @@ class TileStore:
             a = np.array(aux[i][aux_idx])
         return np.array(img[i]), a, np.array(lab[i])
 
-# %% ../nbs/05_data.ipynb #4e0e9552
+# %% ../nbs/05_data.ipynb #235ff43f
 def sample_seed(seed: int, epoch: int, tile_id: str) -> int:
     "The augmentation seed of one tile in one epoch: a function of (seed, epoch, tile) only"
     return int(np.random.SeedSequence([seed, epoch, zlib.crc32(str(tile_id).encode())]).generate_state(1)[0])
@@ -131,7 +131,7 @@ class TileDL(DataLoader):
             ax.set_title(f'RTS {100 * (y[k, 0] > 0.5).mean():.1f} %'); ax.axis('off')
         return fig
 
-# %% ../nbs/05_data.ipynb #44a60070
+# %% ../nbs/05_data.ipynb #c4c0be22
 def loader_workers(setting: int | str, device=None) -> int:
     "DataLoader worker processes: `setting` itself, or for `'auto'` cores − 1 on a GPU machine and 0 on the CPU"
     if setting != 'auto': return int(setting)
