@@ -6,8 +6,9 @@ Docs: https://rts-seg.github.io/rts_seg/callbacks.html.md"""
 
 # %% ../nbs/09_callbacks.ipynb #a66e1661
 from __future__ import annotations
-import json, os, subprocess, tempfile, time, importlib.metadata as md
+import json, logging, os, subprocess, tempfile, time, warnings, importlib.metadata as md
 from pathlib import Path
+warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)  # fastai.layers, on import
 import numpy as np, torch, yaml
 import matplotlib.pyplot as plt
 from fastai.callback.core import Callback
@@ -16,14 +17,15 @@ from fastai.torch_core import rank_distrib
 from mlflow.tracking import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from .metrics import RTSMetric, curve, average_precision
+from .core import InputError
 
 # %% auto #0
 __all__ = ['TrackingError', 'tracking_uri', 'check_tracking', 'experiment_id', 'flat_params', 'mlflow_name', 'git_commit',
            'environment', 'plot_pr_curves', 'MLflowCallback']
 
 # %% ../nbs/09_callbacks.ipynb #5428beaa
-class TrackingError(RuntimeError):
-    "The MLflow tracking store cannot be used"
+class TrackingError(InputError, RuntimeError):
+    "The MLflow tracking store cannot be used (an `InputError`: the command line shows it as one line)"
 
 def tracking_uri(cfg) -> str:
     "The tracking URI for `cfg`: config, else MLFLOW_TRACKING_URI, else a local SQLite store"
@@ -37,6 +39,7 @@ def check_tracking(uri: str, timeout: float = 10.) -> MlflowClient:
         except Exception as e:
             raise TrackingError(f"MLflow tracking server {uri} does not answer ({type(e).__name__}: {e}). Start it, fix "
                                 "mlflow.tracking_uri or MLFLOW_TRACKING_URI, or unset both to log to the local mlflow.db") from None
+    logging.getLogger('mlflow.store.db.utils').setLevel(logging.WARNING)  # a new local store is no news on stderr
     client = MlflowClient(uri)
     try: client.search_experiments(max_results=1)
     except Exception as e: raise TrackingError(f"MLflow tracking store {uri} cannot be used ({type(e).__name__}: {e})") from None

@@ -6,15 +6,16 @@ Docs: https://rts-seg.github.io/rts_seg/cli.html.md"""
 
 # %% ../nbs/90_cli.ipynb #9d924e23
 from __future__ import annotations
-import sys
-import pandas as pd
+import math, os, signal, sys, threading, warnings
+from pathlib import Path
 from fastcore.script import anno_parser, CliError
-from .core import load_config, parse_overrides, ConfigError
-from .synthetic import write_synthetic
-from . import tiles, learner as rts_learner_mod
+from .core import InputError, load_config, parse_overrides
 
 # %% auto #0
-__all__ = ['COMMANDS', 'synth', 'prepare', 'train', 'sweep', 'main']
+__all__ = ['COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'one_line', 'main']
+
+# %% ../nbs/90_cli.ipynb #c14418d5
+warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 
 # %% ../nbs/90_cli.ipynb #c261c10d
 def synth(
@@ -24,6 +25,7 @@ def synth(
     seed: int = 42,  # Random seed
 ):
     "Write synthetic RTS scenes (GeoTIFF, EPSG:3413, 3 m), aux rasters and ARTS-standard labels"
+    from rts_seg.synthetic import write_synthetic
     summary = write_synthetic(out, scenes=scenes, size=size, seed=seed)
     print(summary.to_string(index=False))
     print(f"wrote {len(summary)} scenes to {out}")
@@ -41,6 +43,7 @@ def prepare(
     block_km: float = None,  # spatial block side in km (config: data.block_km)
     buffer_m: float = None,  # drop tiles this close to another split (config: data.buffer_m)
     seed: int = None,  # split and sampling seed (config: random_seed)
+    allow_no_positives: bool = False,  # tile even when no label overlaps a usable tile (an error otherwise)
 ):
     "Tile scenes and labels, split them by spatial blocks, and write the index, sampling sets and report"
     ov = parse_overrides(list(overrides))
@@ -49,19 +52,36 @@ def prepare(
     ov.update({k: v for k, v in cli.items() if v is not None})
     if images is not None: ov['synth.enabled'] = False
     cfg = load_config(config, **ov)
-    return tiles.prepare_from_config(cfg)
+    from rts_seg import tiles
+    return tiles.prepare_from_config(cfg, allow_no_positives=allow_no_positives)
+
+# %% ../nbs/90_cli.ipynb #ebf25cff
+def train_summary(learn, cfg) -> str:
+    "The line `rts-seg train` ends with: the best early-stopping value, or that a resumed run had nothing left to do"
+    folder, done = f"{cfg.output_dir}/{cfg.run_name}/", getattr(learn, 'epoch_offset', 0)
+    if done >= cfg.max_epochs:
+        return (f"run {cfg.run_name} already completed {done} epoch{'s' * (done != 1)} (max_epochs {cfg.max_epochs}); "
+                f"nothing to do; checkpoints in {folder}")
+    best = next((getattr(c, 'best', None) for c in learn.cbs if hasattr(c, 'wait')), None)  # EarlyStoppingCallback
+    try: best = float(best)
+    except (TypeError, ValueError): best = math.nan
+    metric = cfg.early_stopping_metric
+    res = f"best {metric}: {best:.4f}" if math.isfinite(best) else f"no {metric} recorded"
+    return f"{res}; checkpoints in {folder}"
 
 # %% ../nbs/90_cli.ipynb #9b500a10
 def train(
     *overrides: str,  # config overrides, key=value (dotted keys for sections)
     config: str = None,  # YAML config (default: the baseline values)
     resume: bool = False,  # continue the interrupted run of this config's run_name from its last checkpoint
+    compile: bool = False,  # torch.compile the model for training and evaluation (config: compile, compile_mode)
 ):
     "Train the configured model with early stopping, checkpoints and MLflow tracking"
-    cfg = load_config(config, **parse_overrides(list(overrides)))
-    learn = rts_learner_mod.train(cfg, resume=resume)
-    print(f"best {cfg.early_stopping_metric}: {learn.cbs.filter(lambda c: hasattr(c, 'wait'))[0].best:.4f}; "
-          f"checkpoints in {cfg.output_dir}/{cfg.run_name}/")
+    ov = parse_overrides(list(overrides))
+    if compile: ov['compile'] = True
+    cfg = load_config(config, **ov)
+    from rts_seg import learner
+    print(train_summary(learner.train(cfg, resume=resume), cfg))
 
 # %% ../nbs/90_cli.ipynb #5937b7e8
 def sweep(
@@ -72,29 +92,63 @@ def sweep(
 ):
     "Train every combination of a grid file (or Optuna trials) as child runs of one parent MLflow run"
     if grid is None: raise CliError("--grid FILE is required (see configs/experiments/)")
-    rows = rts_learner_mod.sweep(config, grid, parse_overrides(list(overrides)), trials=trials)
-    print(pd.DataFrame(rows).to_string(index=False))
+    if not Path(grid).is_file(): raise FileNotFoundError(f"grid file not found: {grid}")
+    ov = parse_overrides(list(overrides))
+    load_config(config, **ov)  # the base config's errors before the heavy imports
+    import pandas as pd
+    from rts_seg import learner
+    print(pd.DataFrame(learner.sweep(config, grid, ov, trials=trials)).to_string(index=False))
 
 # %% ../nbs/90_cli.ipynb #dee08508
 COMMANDS = {'synth': synth, 'prepare': prepare, 'train': train, 'sweep': sweep}
+INPUT_ERRORS = (InputError, CliError, FileNotFoundError, PermissionError, ValueError)
 
 def _usage() -> str:
-    lines = ['usage: rts-seg COMMAND [options]', '', 'commands:']
+    lines = ['usage: rts-seg [--debug] COMMAND [options]', '', 'commands:']
     lines += [f'  {k:<10} {v.__doc__}' for k, v in COMMANDS.items()]
+    lines += ['', "'rts-seg COMMAND --help' lists a command's options; --debug (or RTS_SEG_DEBUG=1) shows tracebacks"]
     return '\n'.join(lines)
 
+def one_line(msg) -> str:
+    "`msg` as one line: its lines stripped and joined by spaces"
+    return ' '.join(l.strip() for l in str(msg).splitlines() if l.strip())
+
+def _fail(prog: str, msg, code: int = 1):
+    "Print `prog: error: msg` as one line to stderr and exit with `code`"
+    print(f"{prog}: error: {one_line(msg)}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+def _sigterm(signum, frame):
+    "Turn SIGTERM into a KeyboardInterrupt, so `finally` blocks (checkpoints, the MLflow run's status) run"
+    raise KeyboardInterrupt(f"signal {signum}")
+
 def main(argv: list[str] | None = None):
-    "Entry point of the `rts-seg` command"
+    "Entry point of the `rts-seg` command: one line and a non-zero exit for an input error, exit 130 when interrupted"
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = os.environ.get('RTS_SEG_DEBUG', '') not in ('', '0')
+    while argv[:1] == ['--debug']: debug, argv = True, argv[1:]
     if not argv or argv[0] in ('-h', '--help'): return print(_usage())
     cmd, rest = argv[0], argv[1:]
-    if cmd not in COMMANDS: sys.exit(f"rts-seg: unknown command {cmd!r}\n{_usage()}")
+    if cmd not in COMMANDS:
+        _fail('rts-seg', f"unknown command {cmd!r}; expected one of {', '.join(COMMANDS)} (see rts-seg --help)", 2)
     fn = COMMANDS[cmd]
-    ns = vars(anno_parser(fn, prog=f'rts-seg {cmd}').parse_args(rest))
+    parser = anno_parser(fn, prog=f'rts-seg {cmd}')
+    parser.error = lambda msg: _fail(f'rts-seg {cmd}', f"{msg} (see rts-seg {cmd} --help)", 2)
+    ns = vars(parser.parse_args(rest))
     ns.pop('pdb', None); ns.pop('xtra', None)
     overrides = ns.pop('overrides', None) or []  # trailing key=value items, for commands that take them
+    on_main = threading.current_thread() is threading.main_thread()  # signal handlers can only be set there
+    if on_main: prev = signal.signal(signal.SIGTERM, _sigterm)
     try: fn(*overrides, **ns)
-    except (CliError, ConfigError, FileNotFoundError, ValueError) as e: sys.exit(f"rts-seg {cmd}: error: {e}")
+    except KeyboardInterrupt:
+        if debug: raise
+        print(f"rts-seg {cmd}: interrupted", file=sys.stderr, flush=True)
+        sys.exit(130)
+    except INPUT_ERRORS as e:
+        if debug: raise
+        _fail(f'rts-seg {cmd}', e)
+    finally:
+        if on_main: signal.signal(signal.SIGTERM, signal.SIG_DFL if prev is None else prev)
 
 # %% ../nbs/90_cli.ipynb #2fa45941
 if __name__ == '__main__' and sys.argv[0].endswith('cli.py'): main()

@@ -14,9 +14,9 @@ import numpy as np, yaml
 from fastcore.basics import AttrDict
 
 # %% auto #0
-__all__ = ['CONFIG_DEFAULTS', 'CONFIG_TYPES', 'CONFIG_CHOICES', 'RATIO_KEYS', 'GuideLoader', 'read_yaml', 'parse_ratio',
-           'ratio_name', 'InputError', 'ConfigError', 'validate_config', 'parse_overrides', 'load_config', 'repo_root',
-           'rng']
+__all__ = ['CONFIG_DEFAULTS', 'CONFIG_TYPES', 'CONFIG_CHOICES', 'CONFIG_RANGES', 'CONFIG_LENGTHS', 'RATIO_KEYS', 'GuideLoader',
+           'read_yaml', 'parse_ratio', 'ratio_name', 'InputError', 'ConfigError', 'in_range', 'validate_config',
+           'check_config', 'parse_overrides', 'load_config', 'repo_root', 'rng']
 
 # %% ../nbs/00_core.ipynb #f2288a77
 class GuideLoader(yaml.SafeLoader):
@@ -124,7 +124,27 @@ CONFIG_CHOICES: dict = {  # keys whose string value is one of a few names
     'optimizer': ('adamw', 'adamw_fastai'), 'mixed_precision': ('auto', 'bf16', 'fp16', 'none'),
     'compile_mode': ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs'),
     'batch_size': ('max_that_fits',), 'data.num_workers': ('auto',),
+    'fusion': ('early', 'late'), 'scheduler': ('cosine_annealing',), 'soft_labels.method': ('none', 'distance', 'gaussian'),
 }
+CONFIG_RANGES: dict = {  # numbers (or each number of a list) and their interval: [ ] closed, ( ) open
+    'input_channels': '[1, inf)', 'input_size': '[1, inf)',
+    'focal_gamma': '[0, inf)', 'focal_alpha': '[0, 1]', 'tversky_alpha': '[0, 1]', 'tversky_beta': '[0, 1]',
+    'focal_weight': '[0, inf)', 'tversky_weight': '[0, inf)',
+    'learning_rate': '(0, inf)', 'weight_decay': '[0, inf)', 'min_lr': '[0, inf)', 'adam_betas': '[0, 1)', 'adam_eps': '(0, inf)',
+    'batch_size': '[1, inf)', 'max_epochs': '[1, inf)', 'early_stopping_patience': '[0, inf)', 'grad_accum': '[1, inf)',
+    'random_seed': '[0, 4294967295]',
+    'data.tile_size': '[16, inf)', 'data.block_km': '(0, inf)', 'data.buffer_m': '[0, inf)', 'data.split_fractions': '[0, 1]',
+    'data.min_pos_pixels': '[1, inf)', 'data.min_valid_fraction': '[0, 1]', 'data.num_workers': '[0, inf)',
+    'synth.scenes': '[1, inf)', 'synth.size': '[16, inf)', 'synth.seed': '[0, 4294967295]',
+    'synth.rts_per_km2': '[0, inf)', 'synth.confusers_per_km2': '[0, inf)',
+    'synth.mislabel_fraction': '[0, 1]', 'synth.nodata_fraction': '[0, 1]',
+    'augment.hflip_p': '[0, 1]', 'augment.vflip_p': '[0, 1]', 'augment.affine_p': '[0, 1]', 'augment.elastic_p': '[0, 1]',
+    'augment.color_p': '[0, 1]', 'augment.shift_limit': '[0, 1]', 'augment.scale_limit': '[0, 1)',
+    'augment.rotate_limit': '[0, 180]', 'augment.elastic_alpha': '[0, inf)', 'augment.elastic_sigma': '(0, inf)',
+    'augment.brightness': '[0, 1]', 'augment.contrast': '[0, 1]', 'augment.saturation': '[0, 1]',
+    'soft_labels.distance_px': '(0, inf)', 'soft_labels.sigma_px': '(0, inf)',
+}
+CONFIG_LENGTHS: dict = {'input_size': 2, 'adam_betas': 2, 'data.split_fractions': 3}  # lists of a fixed length
 RATIO_KEYS = ('train_pos_neg_ratio', 'val_balanced_ratio', 'test_realistic_ratio')
 
 # %% ../nbs/00_core.ipynb #c3fd0066
@@ -132,7 +152,7 @@ class InputError(ValueError):
     "An error caused by the user's input (a config value, a file, a server address): the command line shows it as one line"
 
 class ConfigError(InputError):
-    "A config key that is unknown, or a value of the wrong type"
+    "A config key that is unknown, or a value of the wrong type or out of range"
 
 def _expected(key: str, default) -> tuple:
     if key in CONFIG_TYPES: return CONFIG_TYPES[key]
@@ -144,8 +164,40 @@ def _check_ratio(key, v, src):
     try: parse_ratio(v)
     except ValueError as e: raise ConfigError(f"{src}: key '{key}': {e}") from None
 
+def in_range(v: float, interval: str) -> bool:
+    "Whether the number `v` lies in `interval`, written `'[0, 1)'`: `[` `]` closed ends, `(` `)` open ends, `inf` allowed"
+    m = re.fullmatch(r'\s*([\[(])\s*([^,\s]+)\s*,\s*([^,\s]+)\s*([\])])\s*', interval)
+    if not m: raise ValueError(f"not an interval such as '[0, 1)': {interval!r}")
+    lo, hi = float(m[2]), float(m[3])
+    return (lo <= v if m[1] == '[' else lo < v) and (v <= hi if m[4] == ']' else v < hi)
+
+def _is_number(v) -> bool:
+    "An int or float, not a bool"
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+def _check_numbers(key, v, default, src):
+    "Check the range (and, for a list, the length and element type) of a number-valued key"
+    interval, n = CONFIG_RANGES[key], CONFIG_LENGTHS.get(key)
+    if isinstance(v, list):
+        ints = all(isinstance(d, int) for d in default)
+        ok = (n is None or len(v) == n) and all(_is_number(x) and in_range(x, interval) and (isinstance(x, int) or not ints)
+                                                for x in v)
+        what = f"{n or 'a list of'} {'integers' if ints else 'numbers'}, each in {interval}"
+    else:
+        ok = not _is_number(v) or in_range(v, interval)
+        what = f"{'an integer' if isinstance(default, int) or int in CONFIG_TYPES.get(key, ()) else 'a number'} in {interval}"
+        if key in CONFIG_CHOICES: what += f" or {', '.join(CONFIG_CHOICES[key])}"
+    if not ok: raise ConfigError(f"{src}: key '{key}' is {v!r}; expected {what}")
+
+def _check_schedule(key, v, src):
+    "A ratio schedule is a list of `[epoch, 'pos:neg']` steps"
+    for step in v or []:
+        if not (isinstance(step, list) and len(step) == 2 and _is_number(step[0]) and isinstance(step[0], int) and step[0] >= 0):
+            raise ConfigError(f"{src}: key '{key}' has step {step!r}; expected [epoch, 'pos:neg'] with epoch an integer >= 0")
+        _check_ratio(key, step[1], src)
+
 def validate_config(cfg: dict, src: str = '<config>', schema: dict = CONFIG_DEFAULTS, prefix: str = '') -> dict:
-    "Check `cfg` against `schema`; raise `ConfigError` naming the key and `src` for unknown keys and wrong types"
+    "Check `cfg` against `schema`; raise `ConfigError` naming the key and `src` for unknown keys, wrong types and values out of range"
     for k, v in cfg.items():
         key = prefix + k
         if k not in schema:
@@ -166,6 +218,18 @@ def validate_config(cfg: dict, src: str = '<config>', schema: dict = CONFIG_DEFA
             raise ConfigError(f"{src}: key '{key}' is {v!r}; expected one of {', '.join(CONFIG_CHOICES[key])}")
         if key == 'val_realistic_ratios':
             for r in v: _check_ratio(key, r, src)
+        if key == 'train_ratio_schedule': _check_schedule(key, v, src)
+        if key in CONFIG_RANGES: _check_numbers(key, v, d, src)
+    return cfg
+
+def check_config(cfg: dict, src: str = '<config>') -> dict:
+    "Check the rules that tie values of a whole config together: `min_lr` <= `learning_rate`, split fractions summing to 1"
+    if cfg['min_lr'] > cfg['learning_rate']:
+        raise ConfigError(f"{src}: min_lr {cfg['min_lr']} is larger than learning_rate {cfg['learning_rate']}; "
+                          "expected min_lr <= learning_rate")
+    fr = cfg['data']['split_fractions']
+    if abs(sum(fr) - 1) > 1e-6:
+        raise ConfigError(f"{src}: key 'data.split_fractions' is {fr}; expected fractions that sum to 1 (sum {sum(fr):g})")
     return cfg
 
 # %% ../nbs/00_core.ipynb #4fdafe6c
@@ -207,6 +271,7 @@ def load_config(path: str | Path | None = None, **overrides) -> AttrDict:
     if path is not None:
         path = Path(path)
         if not path.exists(): raise FileNotFoundError(f"config file not found: {path}")
+        if path.is_dir(): raise ConfigError(f"{path}: is a folder; expected a YAML config file")
         try: user = read_yaml(path.read_text()) or {}
         except yaml.YAMLError as e: raise ConfigError(f"{path}: not valid YAML: {e}") from None
         if not isinstance(user, dict): raise ConfigError(f"{path}: expected a mapping of config keys, got {type(user).__name__}")
@@ -215,6 +280,7 @@ def load_config(path: str | Path | None = None, **overrides) -> AttrDict:
     ov = _nest(overrides)
     validate_config(ov, f'{src} (overrides)')
     cfg = _coerce(_merge(_merge(CONFIG_DEFAULTS, user), ov))
+    check_config(cfg, f'{src} (with overrides)' if ov else src)
     res = _to_attr(cfg)
     res['config_path'] = src
     return res
