@@ -6,9 +6,8 @@ Docs: https://rts-seg.github.io/rts_seg/callbacks.html.md"""
 
 # %% ../nbs/09_callbacks.ipynb #a66e1661
 from __future__ import annotations
-import json, logging, os, subprocess, tempfile, time, warnings, importlib.metadata as md
+import json, logging, os, subprocess, tempfile, time, importlib.metadata as md
 from pathlib import Path
-warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)  # fastai.layers, on import
 import numpy as np, torch, yaml
 import matplotlib.pyplot as plt
 from fastai.callback.core import Callback

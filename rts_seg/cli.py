@@ -6,16 +6,13 @@ Docs: https://rts-seg.github.io/rts_seg/cli.html.md"""
 
 # %% ../nbs/90_cli.ipynb #9d924e23
 from __future__ import annotations
-import math, os, signal, sys, threading, warnings
+import math, os, signal, sys, threading
 from pathlib import Path
 from fastcore.script import anno_parser, CliError
 from .core import InputError, load_config, parse_overrides
 
 # %% auto #0
 __all__ = ['COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'one_line', 'main']
-
-# %% ../nbs/90_cli.ipynb #c14418d5
-warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 
 # %% ../nbs/90_cli.ipynb #c261c10d
 def synth(
