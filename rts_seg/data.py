@@ -13,7 +13,7 @@ from fastai.torch_core import default_device
 import matplotlib.pyplot as plt
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
-from .core import rng, ratio_name, ConfigError
+from .core import rng, ratio_name, ConfigError, InputError
 from .tiles import LABEL_RTS, LABEL_VALID, EpochSampler, pos_neg, ensure_prepared
 from .augment import SegAugment, soft_label
 
@@ -48,7 +48,7 @@ class TileStore:
         img, lab, aux = self._arrays(scene)
         a = None
         if aux_idx:
-            if aux is None: raise ValueError(f"{self.root}: tiles were prepared without aux bands")
+            if aux is None: raise InputError(f"{self.root}: tiles were prepared without aux bands")
             a = np.array(aux[i][aux_idx])
         return np.array(img[i]), a, np.array(lab[i])
 
@@ -65,7 +65,7 @@ class TileDataset(torch.utils.data.Dataset):
                  soft: dict | None = None, crop: int | None = None, seed: int = 42):
         self.store, self.tile_ids, self.seed, self.epoch = store, np.asarray(tile_ids), seed, 0
         missing = [b for b in aux_bands if b not in store.aux_names]
-        if missing: raise ValueError(f"{store.root}: aux bands {missing} were not prepared; prepared: {store.aux_names}")
+        if missing: raise InputError(f"{store.root}: aux bands {missing} were not prepared; prepared: {store.aux_names}")
         self.aux_idx = [store.aux_names.index(b) for b in aux_bands]
         sel = [0, 1, 2] + [3 + i for i in self.aux_idx]
         self.mean = np.asarray(stats['mean'], np.float32)[sel][:, None, None]
@@ -174,7 +174,7 @@ def rts_dataloaders(cfg, bs: int | None = None, device=None, num_workers: int | 
     aug = SegAugment(cfg.augment, crop=crop, seed=cfg.random_seed) if cfg.augment.enabled else None
     train = TileDL(ds(train_ids, aug), sampler, seed=cfg.random_seed, bs=bs, shuffle=True, drop_last=False, num_workers=nw)
     vb = _read_set(root, 'val_balanced')
-    if vb is None or not len(vb): raise ValueError(f"{root}: no val_balanced set (see report.json): more scenes or other blocks are needed")
+    if vb is None or not len(vb): raise InputError(f"{root}: no val_balanced set (see report.json): more scenes or other blocks are needed")
     valid = TileDL(ds(vb), bs=bs, shuffle=False, num_workers=nw)
     dls = DataLoaders(train, valid, device=device)
     def extra(names):

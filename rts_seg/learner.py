@@ -99,13 +99,16 @@ def probe_step(model: torch.nn.Module, c_in: int, size: int, mode: str = 'none',
     return step
 
 def max_batch_size(model: torch.nn.Module, c_in: int, size: int, mode: str = 'none', channels_last: bool = False,
-                   device=None, start: int = 1, limit: int = 256, safety: float = 0.9, cpu_default: int = 8) -> int:
-    "`safety` × the largest batch whose training step fits in GPU memory (multiple of 8 above 8); `cpu_default` on CPU"
+                   device=None, start: int = 1, limit: int = 256, safety: float = 0.9, cpu_default: int = 8,
+                   step: Callable[[int], None] | None = None) -> int:
+    "`safety` × the largest batch whose training step (or `step`) fits in GPU memory (multiple of 8 above 8); `cpu_default` on CPU"
     device = torch.device(device or default_device())
-    if device.type != 'cuda': return cpu_default
-    model = model.to(device).train()
-    if channels_last: model = model.to(memory_format=torch.channels_last)
-    with preserved(model): best = largest_fitting(probe_step(model, c_in, size, mode, channels_last, device), start, limit)
+    if step is None and device.type != 'cuda': return cpu_default
+    if step is None:
+        model = model.to(device).train()
+        if channels_last: model = model.to(memory_format=torch.channels_last)
+        with preserved(model): best = largest_fitting(probe_step(model, c_in, size, mode, channels_last, device), start, limit)
+    else: best = largest_fitting(step, start, limit)
     if best == 0: raise RuntimeError(f"a batch of {start} at {size}² does not fit in GPU memory")
     return max(_round(int(best * safety), 8), start)
 
@@ -301,7 +304,7 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
         start, rng_file = state['epoch'] + 1, folder/f'{ckpt}_rng{rank_distrib()}.pth'
         dls.train.epoch = start
         if state.get('finished') or start >= cfg.max_epochs:
-            print(f"{cfg.run_name}: already complete ({start} epochs); nothing to resume")
+            print(f"{cfg.run_name}: already complete after {start} epoch{'s' * (start != 1)}; nothing to resume")
             learn.epoch_offset = start
             return learn
         print(f"resuming {cfg.run_name} at epoch {start} (MLflow run {state['run_id']})")

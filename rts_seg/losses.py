@@ -7,6 +7,7 @@ Docs: https://rts-seg.github.io/rts_seg/losses.html.md"""
 # %% ../nbs/06_losses.ipynb #75cd06bc
 from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
+from .core import ConfigError
 
 # %% auto #0
 __all__ = ['focal_loss', 'FocalLoss', 'tversky_loss', 'TverskyLoss', 'CombinedLoss', 'loss_from_config']
@@ -80,6 +81,6 @@ def loss_from_config(cfg) -> nn.Module:
              'tversky': lambda: TverskyLoss(cfg.tversky_alpha, cfg.tversky_beta)}
     names = [n.strip() for n in cfg.loss.split('+')]
     unknown = [n for n in names if n not in parts]
-    if unknown: raise ValueError(f"{cfg.config_path}: loss {cfg.loss!r}: unknown part(s) {unknown}; use focal, tversky or focal+tversky")
+    if unknown: raise ConfigError(f"{cfg.config_path}: loss {cfg.loss!r}: unknown part(s) {unknown}; use focal, tversky or focal+tversky")
     if len(names) == 1: return parts[names[0]]()
     return CombinedLoss([parts[n]() for n in names], [cfg[f'{n}_weight'] for n in names])

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 import torch, torch.nn as nn
 import segmentation_models_pytorch as smp
+from .core import ConfigError, InputError
 
 # %% auto #0
 __all__ = ['ARCHITECTURES', 'architecture', 'WeightsError', 'vit_kwargs', 'smp_model', 'FusionBlock', 'LateFusion', 'build_model']
@@ -24,11 +25,11 @@ ARCHITECTURES = {
 def architecture(name: str) -> type:
     "The smp model class for an architecture name of the guide (case-insensitive)"
     key = name.lower().replace(' ', '').replace('_', '')
-    if key not in ARCHITECTURES: raise ValueError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}")
+    if key not in ARCHITECTURES: raise ConfigError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[key]
 
 # %% ../nbs/08_models.ipynb #fc021b08
-class WeightsError(RuntimeError):
+class WeightsError(InputError, RuntimeError):
     "Pretrained weights could not be had"
 
 def _load_state(path: Path) -> dict:
@@ -101,7 +102,7 @@ class LateFusion(nn.Module):
     def __init__(self, architecture_name: str, backbone: str, n_aux: int, encoder_weights=None, aux_backbone: str | None = None):
         super().__init__()
         if architecture(architecture_name) is smp.DPT:
-            raise ValueError("fusion: late is not available for DPT (its ViT encoder gives tokens at one scale, not a feature "
+            raise ConfigError("fusion: late is not available for DPT (its ViT encoder gives tokens at one scale, not a feature "
                              "pyramid to fuse stage by stage); use fusion: early, or UNet++/UPerNet/SegFormer")
         rgb = smp_model(architecture_name, backbone, 3, encoder_weights)
         aux = smp_model(architecture_name, aux_backbone or backbone, n_aux, None)
@@ -122,7 +123,7 @@ def build_model(cfg) -> nn.Module:
     "The model a config describes: architecture, backbone, input channels, encoder weights, early or late fusion"
     c_in = cfg.input_channels
     if cfg.fusion == 'late':
-        if c_in <= 3: raise ValueError(f"{cfg.config_path}: fusion: late needs aux bands (input_channels > 3), got {c_in}")
+        if c_in <= 3: raise ConfigError(f"{cfg.config_path}: fusion: late needs aux bands (input_channels > 3), got {c_in}")
         return LateFusion(cfg.architecture, cfg.backbone, c_in - 3, cfg.encoder_weights, cfg.aux_backbone)
-    if cfg.fusion != 'early': raise ValueError(f"{cfg.config_path}: fusion must be early or late, got {cfg.fusion!r}")
+    if cfg.fusion != 'early': raise ConfigError(f"{cfg.config_path}: fusion must be early or late, got {cfg.fusion!r}")
     return smp_model(cfg.architecture, cfg.backbone, c_in, cfg.encoder_weights, int(cfg.input_size[0]))

@@ -1,4 +1,4 @@
-"""Synthetic PlanetScope-like scenes with RTS-like scars and look-alike confusers, written as real GeoTIFFs in EPSG:3413 with ARTS-standard label polygons.
+"""Synthetic PlanetScope-like scenes with RTS-like scars and look-alike confusers, written as real GeoTIFFs in EPSG:3413 (or a UTM zone) with ARTS-standard label polygons.
 
 Docs: https://rts-seg.github.io/rts_seg/synthetic.html.md"""
 
@@ -17,13 +17,15 @@ from scipy.ndimage import zoom, gaussian_filter, binary_dilation, uniform_filter
 from shapely.geometry import Point, LineString, Polygon, box
 from shapely import affinity
 from shapely.ops import unary_union
-from pyproj import Transformer
+import zlib
+from pyproj import CRS, Transformer
 from .core import rng
 
 # %% auto #0
-__all__ = ['SCENE_CRS', 'IMAGE_RES', 'AUX_RES', 'AUX_BANDS', 'REGIONS', 'RTS_AREA_MEDIAN_M2', 'RTS_AREA_LOG_STD', 'ARTS_FIELDS',
-           'scene_origin', 'smooth_noise', 'slope_deg', 'relative_elevation', 'sample_rts_areas', 'rts_polygon',
-           'SynthScene', 'make_scene', 'write_image', 'aux_bands', 'write_aux', 'scene_labels', 'write_synthetic']
+__all__ = ['SCENE_CRS', 'IMAGE_RES', 'AUX_RES', 'AUX_BANDS', 'REGIONS', 'REAL_LABEL_REGIONS', 'RTS_AREA_MEDIAN_M2',
+           'RTS_AREA_LOG_STD', 'ARTS_FIELDS', 'regions_for', 'scene_origin', 'smooth_noise', 'slope_deg',
+           'relative_elevation', 'sample_rts_areas', 'rts_polygon', 'SynthScene', 'make_scene', 'write_image',
+           'aux_bands', 'write_aux', 'scene_labels', 'write_synthetic']
 
 # %% ../nbs/01_synthetic.ipynb #53f311ea
 SCENE_CRS = 'EPSG:3413'
@@ -35,14 +37,27 @@ REGIONS = {  # name: (lat, lon) of a region with mapped RTS
     'Tuktoyaktuk': (69.3, -132.6), 'NoatakValley': (67.95, -161.5), 'Yamal': (70.1, 68.6),
 }
 
-def scene_origin(index: int, size: int) -> tuple[str, float, float]:
-    "Region name and upper-left corner (EPSG:3413 metres) of synthetic scene `index` of `size` pixels"
-    names = list(REGIONS)
-    name = names[index % len(names)]
-    lat, lon = REGIONS[name]
-    x, y = Transformer.from_crs('EPSG:4326', SCENE_CRS, always_xy=True).transform(lon, lat)
+REAL_LABEL_REGIONS = {'WillowRiver': (68.11, -135.66), 'HotWeatherCreek': (79.94, -84.86)}  # shared/data/labels (UTM 8N, 16N)
+
+def _same_crs(crs) -> bool: return CRS.from_user_input(crs) == CRS.from_user_input(SCENE_CRS)
+
+def regions_for(crs: str = SCENE_CRS) -> dict[str, tuple[float, float]]:
+    "Regions (name: (lat, lon)) where scenes in projected `crs` go: `REGIONS` for EPSG:3413, else those in its area of use"
+    c = CRS.from_user_input(crs)
+    if not c.is_projected: raise ValueError(f"scene CRS must be projected (metres), got {crs} ({c.name})")
+    if _same_crs(c): return dict(REGIONS)
+    w, s, e, n = c.area_of_use.bounds
+    inside = {k: v for k, v in {**REGIONS, **REAL_LABEL_REGIONS}.items() if w <= v[1] <= e and s <= v[0] <= n}
+    return inside or {f"{c.name.split(' / ')[-1]} 70N": (70.0, (w + e) / 2)}
+
+def scene_origin(index: int, size: int, crs: str = SCENE_CRS) -> tuple[str, float, float]:
+    "Region name and upper-left corner (metres of `crs`) of synthetic scene `index` of `size` pixels"
+    regions = regions_for(crs)
+    name = list(regions)[index % len(regions)]
+    lat, lon = regions[name]
+    x, y = Transformer.from_crs('EPSG:4326', crs, always_xy=True).transform(lon, lat)
     step = size * IMAGE_RES + 20_000  # scenes of one region sit 20 km apart
-    return name, round(x + (index // len(names)) * step), round(y)
+    return name, round(x + (index // len(regions)) * step), round(y)
 
 # %% ../nbs/01_synthetic.ipynb #92a5e4bd
 def smooth_noise(shape: tuple[int, int], scale_px: float, seed) -> np.ndarray:
@@ -103,6 +118,7 @@ class SynthScene:
     confusers: list = field(default_factory=list)  # [(kind, Polygon)] unlabelled look-alikes
     negatives: list = field(default_factory=list)  # [Polygon] verified-background label polygons
     base_map_date: str = '2021-07-15'
+    crs: str = SCENE_CRS     # the CRS of `transform`
 
     @property
     def shape(self): return self.rgb.shape[1:]
@@ -152,12 +168,13 @@ def _place(candidates, g, taken, poly_fn, tries=40):
 # %% ../nbs/01_synthetic.ipynb #9ec78ee4
 def make_scene(index: int = 0, size: int = 1024, seed: int = 42, rts_per_km2: float = 0.35,
                confusers_per_km2: float = 0.6, mislabel_fraction: float = 0.05, nodata: bool = False,
-               box_fraction: float = 0.04) -> SynthScene:
-    "Draw synthetic scene `index` of `size`×`size` px (3 m) for `seed`"
-    g = np.random.default_rng([seed, index])
+               box_fraction: float = 0.04, crs: str = SCENE_CRS) -> SynthScene:
+    "Draw synthetic scene `index` of `size`×`size` px (3 m) for `seed`, on a grid in projected `crs`"
+    key = _crs_key(crs)
+    g = np.random.default_rng([seed, index] if key is None else [seed, index, key])
     shape = (size, size)
     km2 = (size * IMAGE_RES / 1000) ** 2
-    region, x0, y0 = scene_origin(index, size)
+    region, x0, y0 = scene_origin(index, size, crs)
     elev = _terrain(shape, g)
     slope = slope_deg(elev, IMAGE_RES)
     img = np.empty(shape + (3,), np.float32)
@@ -236,9 +253,15 @@ def make_scene(index: int = 0, size: int = 1024, seed: int = 42, rts_per_km2: fl
         shifts[i] = (d * np.cos(ang), d * np.sin(ang))
     boxed = list(g.random(len(rts)) < box_fraction)
     negatives = [p.buffer(8) for k, p in confusers if k in ('river_bar', 'bare_patch') and g.random() < 0.4]
-    return SynthScene(f'synth_{seed}_{index:03d}', region, from_origin(x0, y0, IMAGE_RES, IMAGE_RES), rgb, elev, ndvi,
-                      valid, rts, shifts, boxed, confusers, negatives,
-                      base_map_date=f'20{19 + index % 4}-07-{10 + index % 20:02d}')
+    return SynthScene(f'synth_{seed}_{index:03d}' + ('' if key is None else f'_{key}'), region,
+                      from_origin(x0, y0, IMAGE_RES, IMAGE_RES), rgb, elev, ndvi, valid, rts, shifts, boxed, confusers,
+                      negatives, base_map_date=f'20{19 + index % 4}-07-{10 + index % 20:02d}', crs=crs)
+
+def _crs_key(crs) -> int | None:
+    "None for EPSG:3413 (the default stream), else the EPSG code (a checksum of the WKT for a CRS without one)"
+    if _same_crs(crs): return None
+    c = CRS.from_user_input(crs)
+    return c.to_epsg() or zlib.crc32(c.to_wkt().encode())
 
 # %% ../nbs/01_synthetic.ipynb #02c09a01
 def _draw_rts(img, elev, ndvi, p, g):
@@ -284,10 +307,10 @@ def write_aux(path: Path, sc: SynthScene, res: float = AUX_RES, void: bool = Fal
     h = w = int(np.ceil(sc.shape[0] * IMAGE_RES / res))
     dst_t = Affine(res, 0, sc.transform.c, 0, -res, sc.transform.f)
     out = np.full((len(bands), h, w), np.nan, np.float32)
-    reproject(bands, out, src_transform=sc.transform, src_crs=SCENE_CRS, dst_transform=dst_t, dst_crs=SCENE_CRS,
+    reproject(bands, out, src_transform=sc.transform, src_crs=sc.crs, dst_transform=dst_t, dst_crs=sc.crs,
               resampling=Resampling.average, src_nodata=np.nan, dst_nodata=np.nan)
     if void: out[:, h // 3: h // 3 + 6, w // 2: w // 2 + 9] = np.nan
-    with rasterio.open(path, 'w', height=h, width=w, count=len(bands), dtype='float32', crs=SCENE_CRS,
+    with rasterio.open(path, 'w', height=h, width=w, count=len(bands), dtype='float32', crs=sc.crs,
                        transform=dst_t, nodata=np.nan, **_GTIFF) as ds:
         ds.write(out)
         ds.descriptions = AUX_BANDS
@@ -311,10 +334,10 @@ def scene_labels(sc: SynthScene, seed: int = 42) -> gpd.GeoDataFrame:
     for p in sc.negatives:
         rows.append(dict(geometry=_to_crs_geom(p, sc.transform), TrainClass='Negative',
                          LabelType='SegmentationPolygon', SynthNote='confuser'))
-    df = gpd.GeoDataFrame(rows, geometry='geometry', crs=SCENE_CRS) if rows else \
-         gpd.GeoDataFrame(columns=['geometry', 'TrainClass', 'LabelType', 'SynthNote'], geometry='geometry', crs=SCENE_CRS)
+    df = gpd.GeoDataFrame(rows, geometry='geometry', crs=sc.crs) if rows else \
+         gpd.GeoDataFrame(columns=['geometry', 'TrainClass', 'LabelType', 'SynthNote'], geometry='geometry', crs=sc.crs)
     df = df.to_crs('EPSG:4326')
-    cen = df.geometry.to_crs(SCENE_CRS).centroid.to_crs('EPSG:4326')
+    cen = df.geometry.to_crs(sc.crs).centroid.to_crs('EPSG:4326')
     df['CentroidLat'], df['CentroidLon'] = cen.y.round(6), cen.x.round(6)
     df['RegionName'] = sc.region
     df['BaseMapDate'] = sc.base_map_date
@@ -326,15 +349,15 @@ def scene_labels(sc: SynthScene, seed: int = 42) -> gpd.GeoDataFrame:
 # %% ../nbs/01_synthetic.ipynb #59df1091
 def write_synthetic(out: str | Path, scenes: int = 6, size: int = 2048, seed: int = 42, rts_per_km2: float = 0.35,
                     confusers_per_km2: float = 0.6, mislabel_fraction: float = 0.05,
-                    nodata_fraction: float = 0.3) -> pd.DataFrame:
-    "Write `scenes` synthetic scenes of `size` px with labels and aux rasters under `out`"
+                    nodata_fraction: float = 0.3, crs: str = SCENE_CRS) -> pd.DataFrame:
+    "Write `scenes` synthetic scenes of `size` px in `crs` with labels (EPSG:4326) and aux rasters under `out`"
     out = Path(out)
     (out/'images').mkdir(parents=True, exist_ok=True); (out/'aux').mkdir(exist_ok=True)
     nodata_at = set(np.flatnonzero(rng([seed, 999]).random(scenes) < nodata_fraction))
     labels, rows = [], []
     for i in range(scenes):
-        sc = make_scene(i, size, seed, rts_per_km2, confusers_per_km2, mislabel_fraction, nodata=i in nodata_at)
-        write_image(out/'images'/f'{sc.scene_id}.tif', sc.rgb, sc.transform)
+        sc = make_scene(i, size, seed, rts_per_km2, confusers_per_km2, mislabel_fraction, nodata=i in nodata_at, crs=crs)
+        write_image(out/'images'/f'{sc.scene_id}.tif', sc.rgb, sc.transform, sc.crs)
         write_aux(out/'aux'/f'{sc.scene_id}.tif', sc, void=i % 3 == 1)
         labels.append(scene_labels(sc, seed))
         rows.append(dict(scene=sc.scene_id, region=sc.region, rts=len(sc.rts), rts_fraction=sc.rts_mask().mean(),

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, geopandas as gpd, shapely
 from shapely.geometry import box
+from pyproj import Proj, Transformer
 from rasterio.transform import Affine, from_origin
 from .core import InputError, parse_ratio, ratio_name, rng
 from .synthetic import write_synthetic
@@ -19,8 +20,8 @@ from .scenes import Scene, SceneError, SceneInfo, read_labels, load_scene, open_
 # %% auto #0
 __all__ = ['LABEL_RTS', 'LABEL_VALID', 'LABEL_NEGATIVE', 'INDEX_COLUMNS', 'SPLITS', 'ALLOW_NO_POSITIVES', 'tile_offsets',
            'encode_label', 'decode_label', 'write_scene_tiles', 'tile_transform', 'tile_geoms', 'assign_blocks',
-           'assign_splits', 'LeakageError', 'apply_buffer', 'check_no_leakage', 'InsufficientTiles', 'pos_neg',
-           'sample_ratio', 'ratio_at', 'EpochSampler', 'band_stats', 'check_inputs', 'no_positive_reason',
+           'assign_splits', 'LeakageError', 'map_scale', 'apply_buffer', 'check_no_leakage', 'InsufficientTiles',
+           'pos_neg', 'sample_ratio', 'ratio_at', 'EpochSampler', 'band_stats', 'check_inputs', 'no_positive_reason',
            'file_signature', 'usable_tiles', 'created_or_removed', 'sampling_sets', 'prepare', 'report_problems',
            'ensure_scenes', 'prepare_from_config', 'ensure_prepared']
 
@@ -129,33 +130,43 @@ def assign_splits(index: pd.DataFrame, fractions=(0.7, 0.15, 0.15), seed: int = 
 class LeakageError(AssertionError):
     "Tiles of different splits lie closer than the buffer"
 
-def _near_pairs(geoms: gpd.GeoSeries, a: np.ndarray, b: np.ndarray, buffer_m: float) -> list[tuple[int, int]]:
-    "Positional pairs (i in `a`, j in `b`) of geometries closer than `buffer_m` (or overlapping)"
+def map_scale(geoms: gpd.GeoSeries) -> np.ndarray:
+    "Linear scale factor of the (conformal) CRS of `geoms` at each centroid: map metres per metre on the ground"
+    if not len(geoms): return np.ones(0)
+    cen = geoms.centroid
+    lon, lat = Transformer.from_crs(geoms.crs, 'EPSG:4326', always_xy=True).transform(cen.x.to_numpy(), cen.y.to_numpy())
+    f = Proj(geoms.crs).get_factors(np.asarray(lon, float), np.asarray(lat, float))
+    return np.maximum(f.meridional_scale, f.parallel_scale)
+
+def _near_pairs(geoms: gpd.GeoSeries, a: np.ndarray, b: np.ndarray, buffer_m: float, scale: np.ndarray) -> list[tuple[int, int]]:
+    "Positional pairs (i in `a`, j in `b`) of geometries closer than `buffer_m` on the ground (or overlapping)"
     if not len(a) or not len(b): return []
     ga, gb = geoms.values[a], geoms.values[b]
     tree = shapely.STRtree(gb)
-    ia, ib = tree.query(ga, predicate='dwithin', distance=max(buffer_m, 0.))
+    ia, ib = tree.query(ga, predicate='dwithin', distance=max(buffer_m, 0.) * scale.max())
     d = shapely.distance(ga[ia], gb[ib])
     inter = shapely.area(shapely.intersection(ga[ia], gb[ib]))
-    keep = (d < buffer_m) | (inter > 1e-6)
+    keep = (d < buffer_m * np.maximum(scale[a[ia]], scale[b[ib]])) | (inter > 1e-6)
     return list(zip(a[ia[keep]], b[ib[keep]]))
 
 def apply_buffer(index: pd.DataFrame, buffer_m: float, crs: str = 'EPSG:3413') -> pd.Series:
-    "Splits after dropping tiles within `buffer_m` of a tile of a later split (train < val < test); dropped: 'drop'"
+    "Splits after dropping tiles within `buffer_m` (ground metres) of a tile of a later split (train < val < test); dropped: 'drop'"
     split = index.split.copy()
     geoms = tile_geoms(index, crs)
+    scale = map_scale(geoms)
     for lo, hi in [('val', 'test'), ('train', 'test'), ('train', 'val')]:
         a, b = np.flatnonzero(split.values == lo), np.flatnonzero(split.values == hi)
-        for i, _ in _near_pairs(geoms, a, b, buffer_m): split.iloc[i] = 'drop'
+        for i, _ in _near_pairs(geoms, a, b, buffer_m, scale): split.iloc[i] = 'drop'
     return split
 
 def check_no_leakage(index: pd.DataFrame, buffer_m: float = 0., crs: str = 'EPSG:3413'):
-    "Raise `LeakageError` naming the tiles if any tiles of two different splits are within `buffer_m`"
+    "Raise `LeakageError` naming the tiles if any tiles of two different splits are within `buffer_m` (ground metres)"
     geoms = tile_geoms(index, crs)
+    scale = map_scale(geoms)
     bad = []
     for lo, hi in [('train', 'val'), ('train', 'test'), ('val', 'test')]:
         a, b = np.flatnonzero(index.split.values == lo), np.flatnonzero(index.split.values == hi)
-        bad += [(index.tile_id.iloc[i], lo, index.tile_id.iloc[j], hi) for i, j in _near_pairs(geoms, a, b, buffer_m)]
+        bad += [(index.tile_id.iloc[i], lo, index.tile_id.iloc[j], hi) for i, j in _near_pairs(geoms, a, b, buffer_m, scale)]
     if bad:
         shown = '; '.join(f'{t1} ({s1}) ~ {t2} ({s2})' for t1, s1, t2, s2 in bad[:10])
         raise LeakageError(f"{len(bad)} tile pair(s) of different splits within {buffer_m} m: {shown}"
