@@ -19,8 +19,8 @@ from .metrics import RTSMetric, curve, average_precision
 from .core import InputError
 
 # %% auto #0
-__all__ = ['TrackingError', 'tracking_uri', 'check_tracking', 'experiment_id', 'flat_params', 'mlflow_name', 'git_commit',
-           'environment', 'plot_pr_curves', 'MLflowCallback']
+__all__ = ['TrackingError', 'tracking_uri', 'check_tracking', 'experiment_id', 'flat_params', 'config_yaml', 'mlflow_name',
+           'git_commit', 'environment', 'plot_pr_curves', 'MLflowCallback']
 
 # %% ../nbs/09_callbacks.ipynb #5428beaa
 class TrackingError(InputError, RuntimeError):
@@ -60,6 +60,10 @@ def flat_params(cfg: dict, prefix: str = '', as_str: bool = True) -> dict:
         if isinstance(v, dict): res.update(flat_params(v, f'{prefix}{k}.', as_str))
         else: res[prefix + k] = str(v)[:6000] if as_str else v
     return res
+
+def config_yaml(cfg: dict) -> str:
+    "The resolved config as YAML (`config_path` left out): what `load_config` reads back to the same config"
+    return yaml.safe_dump(json.loads(json.dumps({k: v for k, v in cfg.items() if k != 'config_path'})), sort_keys=False)
 
 def mlflow_name(name: str) -> str:
     "MLflow name of a recorder value: train_loss, val_balanced_*, val_realistic_*_rN"
@@ -126,8 +130,7 @@ class MLflowCallback(Callback):
             commit = git_commit(Path(rts_seg.__file__).parent)
             if commit: tags['mlflow.source.git.commit'] = commit
             c.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
-            resolved = json.loads(json.dumps({k: v for k, v in self.cfg.items() if k != 'config_path'}))
-            c.log_text(self.run_id, yaml.safe_dump(resolved, sort_keys=False), 'config.yaml')  # loads back with load_config
+            c.log_text(self.run_id, config_yaml(self.cfg), 'config.yaml')  # loads back with load_config
             c.log_text(self.run_id, environment(), 'environment.txt')
         else: c.set_terminated(self.run_id, 'RUNNING')
 

@@ -6,7 +6,7 @@ Docs: https://rts-seg.github.io/rts_seg/learner.html.md"""
 
 # %% ../nbs/10_learner.ipynb #dfc49ee7
 from __future__ import annotations
-import itertools, json, os, random
+import itertools, json, os, random, tempfile
 from functools import partial
 from typing import Callable
 from pathlib import Path
@@ -29,14 +29,14 @@ from .data import rts_dataloaders, check_data_config
 from .losses import loss_from_config
 from .metrics import rts_metrics
 from .models import build_model
-from .callbacks import MLflowCallback, check_tracking, tracking_uri, experiment_id
-from .core import load_config, read_yaml, ConfigError
+from .callbacks import MLflowCallback, check_tracking, tracking_uri, experiment_id, config_yaml
+from .core import load_config, read_yaml, ConfigError, InputError
 from mlflow.entities import Param
 
 # %% auto #0
 __all__ = ['precision_mode', 'largest_fitting', 'preserved', 'probe_step', 'max_batch_size', 'TorchAdamW', 'opt_func', 'Autocast',
            'rts_learner', 'CosineAnnealing', 'run_state', 'set_run_state', 'Checkpoint', 'Resumed',
-           'ResumableEarlyStopping', 'ResumableSaveModel', 'train', 'read_grid', 'suggest', 'sweep']
+           'ResumableEarlyStopping', 'ResumableSaveModel', 'train', 'load_trained', 'read_grid', 'suggest', 'sweep']
 
 # %% ../nbs/10_learner.ipynb #dbd0d63a
 def precision_mode(cfg, device=None) -> str:
@@ -289,6 +289,7 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
         print(f"batch_size: max_that_fits -> {bs}")
     dls = rank0_first(rts_dataloaders, cfg, bs=bs, device=device)  # data prepared once, by rank 0
     folder.mkdir(parents=True, exist_ok=True)
+    if not rank_distrib(): _write_atomic(folder/'config.yaml', config_yaml(cfg))  # `load_trained` rebuilds the model from it
     monitor = _monitor(cfg.early_stopping_metric)
     early = ResumableEarlyStopping(monitor=monitor, comp=np.greater, patience=cfg.early_stopping_patience,
                                    best=state and state.get('best'), wait=state.get('wait', 0) if state else 0)
@@ -317,6 +318,27 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
     if not rank_distrib() and (folder/'state.json').exists():  # done: early stopping or the last epoch
         _write_atomic(folder/'state.json', json.dumps({**json.loads((folder/'state.json').read_text()), 'finished': True}))
     return learn
+
+# %% ../nbs/10_learner.ipynb #9005e810
+def load_trained(source: str | Path, tracking: str | None = None) -> tuple:
+    "The config and best model (eval mode, on the CPU) of a training run: its folder, or its MLflow run id"
+    folder = Path(source)
+    if folder.is_dir(): cfg_f, model_f, where = folder/'config.yaml', folder/'best_model.pth', str(folder)
+    else:
+        uri = tracking or os.environ.get('MLFLOW_TRACKING_URI') or f"sqlite:///{Path('mlflow.db').absolute()}"
+        client, where = check_tracking(uri), f"MLflow run {source} ({uri})"
+        try: client.get_run(str(source))
+        except Exception: raise InputError(f"{source}: neither a run folder nor a run in the MLflow store {uri}") from None
+        d = Path(tempfile.mkdtemp(prefix='rts_seg_run_'))
+        names = {a.path for a in client.list_artifacts(str(source))}
+        cfg_f, model_f = [Path(client.download_artifacts(str(source), n, str(d))) if n in names else d/n
+                          for n in ('config.yaml', 'best_model.pth')]
+    for f, what in [(cfg_f, 'config.yaml'), (model_f, 'best_model.pth (the run saved no best model: did it finish an epoch?)')]:
+        if not f.exists(): raise InputError(f"{where}: no {what}")
+    cfg = load_config(cfg_f, encoder_weights=None)
+    model = build_model(cfg)
+    model.load_state_dict(torch.load(model_f, map_location='cpu', weights_only=True))
+    return cfg, model.eval()
 
 # %% ../nbs/10_learner.ipynb #27cc33f2
 def read_grid(path: str | Path) -> tuple[str, list[dict], dict]:
