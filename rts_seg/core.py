@@ -65,6 +65,8 @@ CONFIG_DEFAULTS: dict = {
     # Data: sampling ratios in tiles, positives:negatives (guide §5.1, §6.2)
     'train_pos_neg_ratio': '1:10', 'train_ratio_schedule': None,
     'val_balanced_ratio': '1:1', 'val_realistic_ratios': ['1:200', '1:500', '1:1000'], 'test_realistic_ratio': '1:500',
+    # Operating point (guide §6.1 step 5): the threshold with the best recall at precision >= target, objects >= min area
+    'target_precision': 0.8, 'min_area_m2': 300.0,   # the smallest of the 359 real labels in shared/data is 385 m²
     # Reproducibility and tracking
     'random_seed': 42, 'run_name': 'baseline_rgb',
     'grad_accum': 1,                     # batches per optimiser step
@@ -133,6 +135,7 @@ CONFIG_RANGES: dict = {  # numbers (or each number of a list) and their interval
     'learning_rate': '(0, inf)', 'weight_decay': '[0, inf)', 'min_lr': '[0, inf)', 'adam_betas': '[0, 1)', 'adam_eps': '(0, inf)',
     'batch_size': '[1, inf)', 'max_epochs': '[1, inf)', 'early_stopping_patience': '[0, inf)', 'grad_accum': '[1, inf)',
     'random_seed': '[0, 4294967295]',
+    'target_precision': '(0, 1]', 'min_area_m2': '[0, inf)',
     'data.tile_size': '[16, inf)', 'data.block_km': '(0, inf)', 'data.buffer_m': '[0, inf)', 'data.split_fractions': '[0, 1]',
     'data.min_pos_pixels': '[1, inf)', 'data.min_valid_fraction': '[0, 1]', 'data.num_workers': '[0, inf)',
     'synth.scenes': '[1, inf)', 'synth.size': '[16, inf)', 'synth.seed': '[0, 4294967295]',

@@ -154,7 +154,7 @@ def check_data_config(cfg):
         raise ConfigError(f"{cfg.config_path}: input_size {size[0]} is larger than data.tile_size {cfg.data.tile_size}")
 
 def rts_dataloaders(cfg, bs: int | None = None, device=None, num_workers: int | None = None) -> DataLoaders:
-    "fastai DataLoaders for `cfg`: train (per-epoch ratio), val-balanced, plus `.realistic` and `.test` loaders"
+    "fastai DataLoaders for `cfg`: train (per-epoch ratio), val-balanced, plus `.realistic`, `.test` and `.whole` (every tile of val and test) loaders"
     check_data_config(cfg)  # before any data is prepared
     index = ensure_prepared(cfg, verbose=False)
     root = Path(cfg.data.tiles)
@@ -182,5 +182,7 @@ def rts_dataloaders(cfg, bs: int | None = None, device=None, num_workers: int | 
                 for n in names if (ids := _read_set(root, n)) is not None and len(ids)}
     dls.realistic = extra([f'val_realistic_{ratio_name(r)}' for r in cfg.val_realistic_ratios])
     dls.test = extra([f'test_realistic_{ratio_name(cfg.test_realistic_ratio)}'])
+    dls.whole = {sp: TileDL(ds(ids), bs=bs, shuffle=False, num_workers=nw, device=device)  # every usable tile of a split
+                 for sp in ('val', 'test') if len(ids := index.tile_id[index.split == sp].to_numpy())}
     dls.stats, dls.c_in, dls.band_names, dls.index = stats, c_in, ['red', 'green', 'blue'] + aux_bands, index
     return dls
