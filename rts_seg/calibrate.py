@@ -17,8 +17,8 @@ from .core import InputError
 from .metrics import neg_tile_weight
 
 # %% auto #0
-__all__ = ['TEMPERATURE_FILE', 'LogitHistogram', 'fit_temperature', 'autocast_dtype', 'fit_temperature_learner', 'reliability',
-           'ece', 'reliability_diagram', 'apply_temperature', 'TemperatureScaled', 'temperature_path',
+__all__ = ['TEMPERATURE_FILE', 'LogitHistogram', 'fit_temperature', 'autocast_dtype', 'frozen_outputs', 'fit_temperature_learner',
+           'reliability', 'ece', 'reliability_diagram', 'apply_temperature', 'TemperatureScaled', 'temperature_path',
            'save_temperature', 'load_temperature']
 
 # %% ../nbs/11_calibrate.ipynb #3c43b8a8
@@ -152,11 +152,10 @@ def autocast_dtype(learn, device: torch.device) -> torch.dtype | None:
         if device.type == 'cuda' or dtype == torch.bfloat16: return dtype   # fp16 autocast is for GPUs
     return None
 
-def fit_temperature_learner(learn, dl=None, hist: LogitHistogram | None = None, ratio: str | None = None,
-                            progress: bool = False) -> tuple[float, LogitHistogram]:
-    "T fitted on `learn`'s frozen model over `dl` (default `learn.dls.valid`) in one pass, and the `LogitHistogram` of that pass"
+def frozen_outputs(learn, dl=None, progress: bool = False):
+    "Yield `(logits, target, valid, x)` of `learn`'s frozen model (eval mode, no gradients, its autocast) over `dl` (default `learn.dls.valid`)"
     dl = learn.dls.valid if dl is None else dl
-    model, hist = learn.model, LogitHistogram() if hist is None else hist
+    model = learn.model
     p = next(model.parameters(), None)
     device = p.device if p is not None else torch.device(getattr(learn.dls, 'device', None) or 'cpu')
     dtype, n_inp = autocast_dtype(learn, device), getattr(learn.dls, 'n_inp', 1)
@@ -168,8 +167,14 @@ def fit_temperature_learner(learn, dl=None, hist: LogitHistogram | None = None, 
                 xb = [x.to(device) for x in b[:n_inp]]
                 with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
                     logits = model(*xb)
-                hist.update(logits, b[n_inp], b[n_inp + 1] if len(b) > n_inp + 1 else None)
+                yield logits.float(), b[n_inp], b[n_inp + 1] if len(b) > n_inp + 1 else None, xb[0]
     finally: model.train(was_training)
+
+def fit_temperature_learner(learn, dl=None, hist: LogitHistogram | None = None, ratio: str | None = None,
+                            progress: bool = False) -> tuple[float, LogitHistogram]:
+    "T fitted on `learn`'s frozen model over `dl` (default `learn.dls.valid`) in one pass, and the `LogitHistogram` of that pass"
+    hist = LogitHistogram() if hist is None else hist
+    for logits, y, valid, _ in frozen_outputs(learn, dl, progress): hist.update(logits, y, valid)
     return hist.fit(ratio), hist
 
 # %% ../nbs/11_calibrate.ipynb #8510828c

@@ -12,7 +12,7 @@ from fastcore.script import anno_parser, CliError
 from .core import InputError, load_config, parse_overrides
 
 # %% auto #0
-__all__ = ['COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'one_line', 'main']
+__all__ = ['COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'calibrate', 'one_line', 'main']
 
 # %% ../nbs/90_cli.ipynb #c261c10d
 def synth(
@@ -96,8 +96,23 @@ def sweep(
     from rts_seg import learner
     print(pd.DataFrame(learner.sweep(config, grid, ov, trials=trials)).to_string(index=False))
 
+# %% ../nbs/90_cli.ipynb #61e3cf99
+def calibrate(
+    run: str = None,  # the training run: its folder (output_dir/run_name) or its MLflow run id
+    tracking: str = None,  # MLflow tracking URI (default: the run's config, then MLFLOW_TRACKING_URI, then ./mlflow.db)
+):
+    "Fit the temperature and choose the operating threshold at each val-realistic ratio on a finished run's validation split"
+    if run is None: raise CliError("--run RUN is required: a run folder (output_dir/run_name) or an MLflow run id")
+    from rts_seg import threshold
+    res = threshold.calibrate_run(run, tracking, progress=True)
+    cols = ['ratio', 'threshold', 'reachable', 'estimated', 'pixel_precision', 'pixel_recall', 'object_precision', 'object_recall']
+    print(f"temperature T = {res['temperature']:.4f} (fitted on the validation split)")
+    print(res['table'][cols].to_string(index=False, float_format=lambda v: f'{v:.3f}'))
+    print(f"written: {res['paths']['temperature']} and {res['folder']/'calibration'}/"
+          + (f"; logged to MLflow run {res['run_id']}" if res['run_id'] else ''))
+
 # %% ../nbs/90_cli.ipynb #dee08508
-COMMANDS = {'synth': synth, 'prepare': prepare, 'train': train, 'sweep': sweep}
+COMMANDS = {'synth': synth, 'prepare': prepare, 'train': train, 'sweep': sweep, 'calibrate': calibrate}
 INPUT_ERRORS = (InputError, CliError, FileNotFoundError, PermissionError, ValueError)
 
 def _usage() -> str:

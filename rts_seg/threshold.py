@@ -6,20 +6,19 @@ Docs: https://rts-seg.github.io/rts_seg/threshold.html.md"""
 
 # %% ../nbs/12_threshold.ipynb #4a9f4930
 from __future__ import annotations
-import copy, heapq, math
+import copy, heapq, json, math
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from scipy.special import expit, logit
 from matplotlib.figure import Figure
-from fastprogress.fastprogress import progress_bar
 from .core import InputError, parse_ratio, ratio_name
 from .metrics import Evaluator, components, curve, threshold_for_precision, neg_tile_weight, _tiles, _np, _at
-from .calibrate import LogitHistogram, autocast_dtype
+from .calibrate import LogitHistogram, frozen_outputs, fit_temperature_learner, reliability_diagram, save_temperature
 
 # %% auto #0
 __all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'OVERLAY_COLOURS', 'check_split', 'min_area_px', 'ValidationPass',
            'choose_threshold', 'select_thresholds', 'sensitivity', 'pr_figure', 'write_threshold_outputs',
-           'validation_pass_learner', 'ThresholdExplorer']
+           'validation_pass_learner', 'ThresholdExplorer', 'pixel_size_m', 'calibrate_run']
 
 # %% ../nbs/12_threshold.ipynb #2692fea2
 def check_split(split: str) -> str:
@@ -284,22 +283,7 @@ def validation_pass_learner(learn, dl=None, split: str = 'val_realistic', temper
                             progress: bool = False, keep_images: bool = True, **kwargs) -> ValidationPass:
     "A `ValidationPass` (kwargs: its arguments) filled by `learn`'s frozen model over `dl` (default `learn.dls.valid`)"
     vp = ValidationPass(split, temperature, **kwargs)
-    dl = learn.dls.valid if dl is None else dl
-    model = learn.model
-    prm = next(model.parameters(), None)
-    device = prm.device if prm is not None else torch.device('cpu')
-    dtype, n_inp = autocast_dtype(learn, device), getattr(learn.dls, 'n_inp', 1)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for b in (progress_bar(dl, leave=False) if progress else dl):
-                xb = [x.to(device) for x in b[:n_inp]]
-                with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                    out = model(*xb)
-                vp.update(out.float(), b[n_inp], b[n_inp + 1] if len(b) > n_inp + 1 else None,
-                          images=xb[0] if keep_images else None)
-    finally: model.train(was_training)
+    for logits, y, valid, x in frozen_outputs(learn, dl, progress): vp.update(logits, y, valid, images=x if keep_images else None)
     return vp
 
 # %% ../nbs/12_threshold.ipynb #0c14c88e
@@ -375,3 +359,40 @@ class ThresholdExplorer:
         from IPython.display import display
         self._shown = True; self._refresh()
         display(W.VBox([W.HBox([self.slider, self.ratio]), self.html, self.plot_out, self.gallery_out]))
+
+# %% ../nbs/12_threshold.ipynb #18633c94
+def pixel_size_m(index: pd.DataFrame) -> float:
+    "Side of a pixel (in the tiles' CRS units, metres) from a tile index's bounds and sizes"
+    return float(np.median((index.maxx - index.minx) / index.width))
+
+def calibrate_run(source: str | Path, tracking: str | None = None, device=None, progress: bool = False) -> dict:
+    "Calibrate a finished run on its whole validation split: T, thresholds at the config's ratios, figures, saved beside the run and logged to MLflow"
+    from rts_seg.learner import load_trained, rts_learner      # the training stack: imported when calibrating
+    from rts_seg.data import rts_dataloaders
+    from rts_seg.callbacks import check_tracking, tracking_uri
+    from fastai.torch_core import default_device
+    cfg, model = load_trained(source, tracking)
+    is_folder = Path(source).is_dir()
+    folder = Path(source) if is_folder else Path(cfg.output_dir)/cfg.run_name
+    run_id = json.loads((folder/'state.json').read_text()).get('run_id') if is_folder and (folder/'state.json').exists() else (None if is_folder else str(source))
+    client = check_tracking(tracking or tracking_uri(cfg)) if run_id else None   # fail fast, before the passes
+    device = torch.device(device or default_device())
+    dls = rts_dataloaders(cfg, device=device)
+    if 'val' not in dls.whole: raise InputError(f"{cfg.data.tiles}: no validation tiles to calibrate on")
+    learn, dl = rts_learner(dls, cfg, model.to(device)), dls.whole['val']
+    T, hist = fit_temperature_learner(learn, dl, progress=progress)
+    vp = validation_pass_learner(learn, dl, split='val', temperature=T, progress=progress,
+                                 min_area=min_area_px(cfg.min_area_m2, pixel_size_m(dls.index)))
+    table = select_thresholds(vp, list(cfg.val_realistic_ratios), cfg.target_precision)
+    sens = sensitivity(vp, table)
+    out = folder/'calibration'
+    paths = write_threshold_outputs(out, table, sens, vp)
+    reliability_diagram(hist, T, path=out); paths['reliability'] = out/'reliability.png'
+    paths['temperature'] = save_temperature(folder, T, thresholds=dict(zip(table.ratio, table.threshold)),
+                                            reachable=dict(zip(table.ratio, table.reachable.astype(bool))),
+                                            target_precision=cfg.target_precision, min_area_m2=cfg.min_area_m2, run_id=run_id)
+    if client is not None:
+        client.log_metric(run_id, 'temperature', T)
+        for r, t in zip(table.ratio, table.threshold): client.log_metric(run_id, f'threshold_{ratio_name(r)}', float(t))
+        client.log_artifacts(run_id, str(out), 'calibration'); client.log_artifact(run_id, str(paths['temperature']))
+    return dict(temperature=T, table=table, sensitivity=sens, paths=paths, run_id=run_id, folder=folder)
