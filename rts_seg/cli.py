@@ -12,7 +12,8 @@ from fastcore.script import anno_parser, CliError
 from .core import InputError, load_config, parse_overrides
 
 # %% auto #0
-__all__ = ['COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'calibrate', 'one_line', 'main']
+__all__ = ['COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'calibrate', 'evaluate', 'one_line',
+           'main']
 
 # %% ../nbs/90_cli.ipynb #c261c10d
 def synth(
@@ -96,7 +97,7 @@ def sweep(
     from rts_seg import learner
     print(pd.DataFrame(learner.sweep(config, grid, ov, trials=trials)).to_string(index=False))
 
-# %% ../nbs/90_cli.ipynb #61e3cf99
+# %% ../nbs/90_cli.ipynb #78e58c65
 def calibrate(
     run: str = None,  # the training run: its folder (output_dir/run_name) or its MLflow run id
     tracking: str = None,  # MLflow tracking URI (default: the run's config, then MLFLOW_TRACKING_URI, then ./mlflow.db)
@@ -111,8 +112,23 @@ def calibrate(
     print(f"written: {res['paths']['temperature']} and {res['folder']/'calibration'}/"
           + (f"; logged to MLflow run {res['run_id']}" if res['run_id'] else ''))
 
+# %% ../nbs/90_cli.ipynb #d690b734
+def evaluate(
+    run: str = None,  # the calibrated training run: its folder (output_dir/run_name) or its MLflow run id
+    tracking: str = None,  # MLflow tracking URI (default: the run's config, then MLFLOW_TRACKING_URI, then ./mlflow.db)
+    again: bool = False,  # evaluate on test again although it was done (recorded as a repeat)
+):
+    "Evaluate a calibrated run once on the test split at its operating threshold: metrics.json, report.md and figures"
+    if run is None: raise CliError("--run RUN is required: a run folder (output_dir/run_name) or an MLflow run id")
+    from rts_seg import evaluate as ev
+    res = ev.evaluate_run(run, tracking, again=again, progress=True)
+    m = res['metrics']
+    print(f"test at {m['ratio']}, threshold {m['threshold']:.3f}, T = {m['temperature']:.4f}:")
+    for k, f in m['figures'].items(): print(f"  {k:<18} {f['value']:.3f}  [{f['lo']:.3f}, {f['hi']:.3f}]")
+    print(f"written: {res['folder']}/" + (f"; logged to MLflow run {res['run_id']}" if res['run_id'] else ''))
+
 # %% ../nbs/90_cli.ipynb #dee08508
-COMMANDS = {'synth': synth, 'prepare': prepare, 'train': train, 'sweep': sweep, 'calibrate': calibrate}
+COMMANDS = {'synth': synth, 'prepare': prepare, 'train': train, 'sweep': sweep, 'calibrate': calibrate, 'evaluate': evaluate}
 INPUT_ERRORS = (InputError, CliError, FileNotFoundError, PermissionError, ValueError)
 
 def _usage() -> str:
