@@ -6,14 +6,14 @@ Docs: https://rts-seg.github.io/rts_seg/cli.html.md"""
 
 # %% ../nbs/90_cli.ipynb #9d924e23
 from __future__ import annotations
-import math, os, signal, sys, threading
+import inspect, math, os, signal, sys, threading
 from pathlib import Path
 from fastcore.script import anno_parser, CliError
 from .core import InputError, load_config, parse_overrides
 
 # %% auto #0
-__all__ = ['COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'calibrate', 'evaluate', 'one_line',
-           'main']
+__all__ = ['COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'calibrate', 'evaluate', 'predict',
+           'demo', 'one_line', 'main']
 
 # %% ../nbs/90_cli.ipynb #c261c10d
 def synth(
@@ -127,8 +127,42 @@ def evaluate(
     for k, f in m['figures'].items(): print(f"  {k:<18} {f['value']:.3f}  [{f['lo']:.3f}, {f['hi']:.3f}]")
     print(f"written: {res['folder']}/" + (f"; logged to MLflow run {res['run_id']}" if res['run_id'] else ''))
 
+# %% ../nbs/90_cli.ipynb #a3889fe2
+def predict(
+    *scenes: str,  # scene GeoTIFFs, or folders of them
+    run: str = None,  # the trained run: its folder (output_dir/run_name) or its MLflow run id
+    out: str = 'predictions',  # output folder: per-scene maps and polygons, report.json, rts_all.gpkg
+    threshold: float = None,  # probability threshold (default: the one calibrated for --ratio)
+    ratio: str = None,  # the prevalence whose calibrated threshold is used (default: the config's test_realistic_ratio)
+    aux_dir: str = None,  # folder of the scenes' aux rasters (default: the config's data.aux)
+    overwrite: bool = False,  # predict scenes again although their outputs exist
+    scheduler: str = None,  # 'local' or tcp://HOST:PORT: map the scenes over a Dask cluster
+    tracking: str = None,  # MLflow tracking URI, for a run id
+):
+    "Predict scenes with a trained run: probability map, mask and RTS polygons per scene, merged polygons, report.json"
+    if run is None: raise CliError("--run RUN is required: a run folder (output_dir/run_name) or an MLflow run id")
+    if not scenes: raise CliError("no scenes given: name GeoTIFFs or folders after the options")
+    from rts_seg.inference import predict_scenes
+    rep = predict_scenes(run, list(scenes), out, ratio=ratio, threshold=threshold, tracking=tracking, aux_dir=aux_dir,
+                         overwrite=overwrite, scheduler=scheduler)
+    status = [e['status'] for e in rep['scenes'].values()]
+    print(f"{status.count('ok')} scene(s) predicted, {status.count('skipped')} already done, {status.count('failed')} failed "
+          f"(reasons in {out}/report.json); {rep['polygons']['merged']} RTS polygons in {out}/rts_all.gpkg")
+
+# %% ../nbs/90_cli.ipynb #4f2f7628
+def demo(
+    *overrides: str,  # config overrides for the demo, key=value
+    out: str = 'rts_demo',  # where everything goes: data, runs, mlflow.db, predictions
+):
+    "Run the whole pipeline on synthetic scenes: prepare, train, calibrate, evaluate on test, predict a held-out scene"
+    ov = parse_overrides(list(overrides))
+    from rts_seg import demo as d
+    d.demo_config(out, **ov)  # the config's errors before any work
+    print(d.demo_summary(d.run_demo(out, quiet=False, **ov)))
+
 # %% ../nbs/90_cli.ipynb #dee08508
-COMMANDS = {'synth': synth, 'prepare': prepare, 'train': train, 'sweep': sweep, 'calibrate': calibrate, 'evaluate': evaluate}
+COMMANDS = {'synth': synth, 'prepare': prepare, 'train': train, 'sweep': sweep, 'calibrate': calibrate, 'evaluate': evaluate, 'predict': predict,
+            'demo': demo}
 INPUT_ERRORS = (InputError, CliError, FileNotFoundError, PermissionError, ValueError)
 
 def _usage() -> str:
@@ -164,10 +198,11 @@ def main(argv: list[str] | None = None):
     parser.error = lambda msg: _fail(f'rts-seg {cmd}', f"{msg} (see rts-seg {cmd} --help)", 2)
     ns = vars(parser.parse_args(rest))
     ns.pop('pdb', None); ns.pop('xtra', None)
-    overrides = ns.pop('overrides', None) or []  # trailing key=value items, for commands that take them
+    var = next((p.name for p in inspect.signature(fn).parameters.values() if p.kind == p.VAR_POSITIONAL), None)
+    positional = (ns.pop(var, None) or []) if var else []  # trailing items: key=value overrides, or predict's scenes
     on_main = threading.current_thread() is threading.main_thread()  # signal handlers can only be set there
     if on_main: prev = signal.signal(signal.SIGTERM, _sigterm)
-    try: fn(*overrides, **ns)
+    try: fn(*positional, **ns)
     except KeyboardInterrupt:
         if debug: raise
         print(f"rts-seg {cmd}: interrupted", file=sys.stderr, flush=True)

@@ -19,16 +19,23 @@ from rasterio.warp import reproject
 from rasterio.windows import Window
 from scipy import ndimage
 from shapely import affinity
-from .core import InputError
+from .core import InputError, parse_ratio
 from .scenes import SceneError, open_scene, check_aux
-from .calibrate import apply_temperature, load_temperature
+from .calibrate import TEMPERATURE_FILE, apply_temperature, load_temperature, temperature_path
+from .evaluate import operating_threshold
+import pyogrio, tempfile
+from fastprogress.fastprogress import progress_bar
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from .synthetic import ARTS_FIELDS
 
 # %% auto #0
-__all__ = ['TTA_TRANSFORMS', 'RGB', 'PROB_NODATA', 'MASK_NODATA', 'axis_offsets', 'window_grid', 'blend_weights',
-           'inference_device', 'WindowPredictor', 'predict_rows', 'predict_array', 'band_stats', 'SceneRows',
-           'encode_probability', 'decode_probability', 'PolygonCollector', 'model_hash', 'rts_polygons',
-           'predict_scene', 'scene_probabilities']
+__all__ = ['TTA_TRANSFORMS', 'RGB', 'PROB_NODATA', 'MASK_NODATA', 'MERGE_CRS', 'ALL_POLYGONS', 'REPORT', 'axis_offsets',
+           'window_grid', 'blend_weights', 'inference_device', 'WindowPredictor', 'predict_rows', 'predict_array',
+           'band_stats', 'SceneRows', 'encode_probability', 'decode_probability', 'PolygonCollector', 'model_hash',
+           'rts_polygons', 'scene_outputs', 'predict_scene', 'scene_probabilities', 'operating_point',
+           'run_calibration', 'run_settings', 'scene_aux', 'scene_task', 'merge_scene_polygons', 'write_layer',
+           'dask_client', 'scene_files', 'predict_scenes']
 
 # %% ../nbs/14_inference.ipynb #b80e6047
 def axis_offsets(n: int, size: int, overlap: int) -> list[int]:
@@ -325,6 +332,12 @@ def _partial(path: Path) -> Path: return path.with_name(f'.{path.stem}.partial{p
 
 def _commit(tmp: Path, path: Path): os.replace(tmp, path)
 
+def scene_outputs(out_dir: str | Path, scene_id: str) -> dict[str, Path]:
+    "The four files `predict_scene` writes for scene `scene_id` into `out_dir`, by kind"
+    d = Path(out_dir)
+    return dict(prob=d/f'{scene_id}_prob.tif', mask=d/f'{scene_id}_mask.tif', rts=d/f'{scene_id}_rts.gpkg',
+                rts_geojson=d/f'{scene_id}_rts.geojson')
+
 def _to_cog(src: Path, dst: Path, resampling: str, **opts):
     tmp = _partial(dst)
     rasterio.shutil.copy(src, tmp, OVERVIEW_RESAMPLING=resampling, **_COG, **opts)
@@ -341,8 +354,7 @@ def predict_scene(model: nn.Module, scene_path: str | Path, out_dir: str | Path,
     rows = SceneRows(scene_path, stats, bands, aux_path)
     info, sid = rows.info, Path(scene_path).stem
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
-    files = dict(prob=out_dir/f'{sid}_prob.tif', mask=out_dir/f'{sid}_mask.tif', rts=out_dir/f'{sid}_rts.gpkg',
-                 rts_geojson=out_dir/f'{sid}_rts.geojson')
+    files = scene_outputs(out_dir, sid)
     predictor = WindowPredictor(model, temperature, tta, device)
     h, w = info.shape
     base = dict(driver='GTiff', height=h, width=w, count=1, crs=info.crs, transform=info.transform, tiled=True,
@@ -385,3 +397,247 @@ def scene_probabilities(model: nn.Module, scene_path: str | Path, *, stats: dict
         for r, p in predict_rows(WindowPredictor(model, temperature, tta, device), rows.read_rows, *rows.shape, size, overlap, batch_size):
             out[r:r + len(p)] = p
     return out
+
+# %% ../nbs/14_inference.ipynb #49c7ca7c
+def operating_point(record: dict | None, cfg, ratio: str | None = None, threshold: float | None = None, src: str = '') -> dict:
+    "Temperature, threshold and its prevalence from a run's calibration `record` (`load_temperature(…, extra=True)`; None: never calibrated)"
+    if threshold is not None and not 0 < float(threshold) < 1: raise InputError(f"threshold must lie in (0, 1), found {threshold}")
+    if record is None:
+        if threshold is None:
+            raise InputError(f"{src}: the run was never calibrated (no {TEMPERATURE_FILE}): pass a threshold (T = 1 is then used) or calibrate the run first")
+        return dict(temperature=1., threshold=float(threshold), ratio=None, calibrated=False)
+    T, chosen = float(record['temperature']), dict(record.get('thresholds') or {})
+    if threshold is not None: return dict(temperature=T, threshold=float(threshold), ratio=None, calibrated=True)
+    if not chosen: raise InputError(f"{src}: the calibration holds no thresholds: pass a threshold")
+    if ratio is None:  # the test ratio's threshold, else the nearest calibrated prevalence's, as the test report takes it
+        ratio, t, _ = operating_threshold(record, cfg.get('test_realistic_ratio') or '1:500', src)
+        return dict(temperature=T, threshold=t, ratio=ratio, calibrated=True)
+    if ratio not in chosen: raise InputError(f"{src}: no threshold calibrated for ratio {ratio!r}; calibrated: {list(chosen)}")
+    return dict(temperature=T, threshold=float(chosen[ratio]), ratio=ratio, calibrated=True)
+
+# %% ../nbs/14_inference.ipynb #fa47ef56
+def _tracking_uri(tracking: str | None) -> str:
+    "The MLflow store `load_trained` reads a run id from"
+    return tracking or os.environ.get('MLFLOW_TRACKING_URI') or f"sqlite:///{Path('mlflow.db').absolute()}"
+
+def run_calibration(source: str | Path, tracking: str | None = None) -> tuple[dict | None, str]:
+    "The calibration record (`temperature.json`) of a run folder or MLflow run id (None if never calibrated), and where it was looked for"
+    folder = Path(source)
+    if folder.is_dir():
+        p = temperature_path(folder)
+        return (load_temperature(p, extra=True) if p.exists() else None), str(p)
+    from rts_seg.callbacks import check_tracking   # MLflow: imported only for run ids
+    uri = _tracking_uri(tracking)
+    client, where = check_tracking(uri), f"MLflow run {source} ({uri})"
+    if TEMPERATURE_FILE not in {a.path for a in client.list_artifacts(str(source))}: return None, where
+    p = client.download_artifacts(str(source), TEMPERATURE_FILE, tempfile.mkdtemp(prefix='rts_seg_run_'))
+    return load_temperature(p, extra=True), where
+
+def run_settings(model_source, ratio: str | None = None, threshold: float | None = None, tracking: str | None = None,
+                 aux_dir: str | Path | None = None, **predict_kw) -> dict:
+    "The run's model and operating point, and the `predict_scene` keywords for its scenes (`kw`): statistics, bands, window size, min area, T, threshold"
+    if isinstance(model_source, tuple): (cfg, model), record, where = model_source, None, 'the given (config, model)'
+    else:
+        from rts_seg.learner import load_trained   # the training stack: imported when a run is loaded
+        cfg, model = load_trained(model_source, tracking)
+        record, where = run_calibration(model_source, tracking)
+    op = operating_point(record, cfg, ratio, threshold, where)
+    kw = dict(predict_kw)
+    bands = list(kw.pop('bands', None) or [*RGB, *cfg.data.aux_bands])
+    stats = kw.pop('stats', None)
+    if stats is None:
+        p = Path(cfg.data.tiles)/'stats.json'
+        if not p.exists(): raise InputError(f"{p}: no train statistics (prepare writes stats.json under the config's data.tiles; {where}): pass stats=")
+        stats = p
+    if isinstance(stats, (str, Path)): stats = json.loads(Path(stats).read_text())
+    band_stats(stats, bands)   # fails now, not once per scene
+    aux_dir = aux_dir or cfg.data.get('aux')
+    if len(bands) > 3:
+        if aux_dir is None: raise InputError(f"the model uses aux bands {bands[3:]}: the config names no data.aux folder, pass aux_dir")
+        if not Path(aux_dir).is_dir(): raise InputError(f"aux folder not found: {aux_dir}")
+    T = kw.pop('temperature', op['temperature'])
+    if isinstance(T, (str, Path)): T = load_temperature(T)
+    kw = dict(size=int(cfg.data.tile_size), min_area_m2=float(cfg.min_area_m2), model_name=cfg.run_name) | kw
+    kw.setdefault('overlap', kw['size'] // 4)   # 128 px of a 512-px window
+    axis_offsets(1, kw['size'], kw['overlap'])   # a bad window fails now, not once per scene
+    kw |= dict(stats=stats, bands=bands, temperature=float(T), threshold=op['threshold'])
+    return dict(op, temperature=float(T), model=model, model_name=kw['model_name'], model_hash=model_hash(model),
+                aux_dir=str(aux_dir) if len(bands) > 3 else None, kw=kw)
+
+# %% ../nbs/14_inference.ipynb #83a49433
+_WORKER_MODELS: dict = {}   # (source, tracking, checkpoint mtime) -> model: each Dask worker process loads a run once
+
+def _worker_model(source, tracking: str | None = None) -> nn.Module:
+    "`source` itself if a model, else the model of the run folder or MLflow run id `source`, loaded once per process"
+    if isinstance(source, nn.Module): return source
+    if isinstance(source, tuple): return source[1]
+    ckpt = Path(source)/'best_model.pth'
+    key = (str(source), tracking, ckpt.stat().st_mtime_ns if ckpt.exists() else None)
+    if key not in _WORKER_MODELS:
+        from rts_seg.learner import load_trained
+        _WORKER_MODELS[key] = load_trained(source, tracking)[1]
+    return _WORKER_MODELS[key]
+
+def _worker_device(device=None):
+    "`device`, else on a machine with GPUs inside a Dask worker named i (a LocalCluster's): GPU i mod the number of GPUs"
+    if device is not None or not torch.cuda.is_available(): return device
+    try:
+        from distributed import get_worker
+        name = get_worker().name
+    except (ImportError, ValueError): return None
+    return f'cuda:{name % torch.cuda.device_count()}' if isinstance(name, int) else None
+
+def scene_aux(aux_dir: str | Path | None, scene: str | Path) -> Path | None:
+    "The aux raster of `scene` in `aux_dir` (same name, .tif or .tiff), as `prepare` finds it; None without `aux_dir`"
+    if aux_dir is None: return None
+    f = next((p for p in (Path(aux_dir)/f'{Path(scene).stem}{e}' for e in ('.tif', '.tiff')) if p.exists()), None)
+    if f is None: raise SceneError(scene, f"no aux raster named {Path(scene).stem}.tif in {aux_dir}")
+    return f
+
+def _count_polygons(path: Path) -> int: return int(pyogrio.read_info(path, layer='rts')['features'])
+
+def scene_task(scene: str | Path, model_source, out_dir: str | Path, kw: dict, aux_dir: str | Path | None = None,
+               tracking: str | None = None, overwrite: bool = False, device=None) -> dict:
+    "Predict one scene of a batch with `predict_scene(…, **kw)`, never raising: its report entry (path, status, reason, seconds, polygons)"
+    t0, scene = time.perf_counter(), Path(scene)
+    files = scene_outputs(out_dir, scene.stem)
+    entry = dict(path=str(scene), status='ok', reason=None, seconds=0., polygons=None)
+    try:
+        if not overwrite and all(f.exists() for f in files.values()):
+            entry.update(status='skipped', reason='outputs exist (overwrite to redo)', polygons=_count_polygons(files['rts']))
+        else:
+            res = predict_scene(_worker_model(model_source, tracking), scene, out_dir, aux_path=scene_aux(aux_dir, scene),
+                                device=_worker_device(device), **kw)
+            entry.update(polygons=res['polygons'], windows=res['windows'], windows_skipped=res['windows_skipped'])
+    except Exception as e: entry.update(status='failed', reason=f"{type(e).__name__}: {e}")
+    entry['seconds'] = round(time.perf_counter() - t0, 3)
+    return entry
+
+# %% ../nbs/14_inference.ipynb #5baea990
+MERGE_CRS = 'EPSG:6931'        # NSIDC EASE-Grid 2.0 North: Lambert azimuthal equal-area, metres
+ALL_POLYGONS = 'rts_all.gpkg'  # the merged layer of a batch, in EPSG:4326
+REPORT = 'report.json'
+
+def _joined(s: pd.Series) -> str | None: return ','.join(sorted({str(v) for v in s.dropna()})) or None
+
+def merge_scene_polygons(frames: list[gpd.GeoDataFrame], tol_m: float = 0.01) -> gpd.GeoDataFrame:
+    "One EPSG:4326 layer from the scenes' polygon layers (`predict_scene`'s `_rts.gpkg`): touching or overlapping polygons of different scenes dissolved into one"
+    parts = []
+    for f in frames:
+        if not len(f): continue
+        dense = shapely.segmentize(f.geometry.to_numpy(), f.BaseMapResolution.to_numpy(float))
+        parts.append(f.drop(columns='geometry').assign(geometry=gpd.GeoSeries(dense, crs=f.crs).to_crs(MERGE_CRS).to_numpy()))
+    cols = ['n_parts', 'area_m2', 'prob_mean', 'prob_max', 'scene_id', 'model_name', 'model_hash', 'threshold', 'temperature', *ARTS_FIELDS]
+    if not parts: return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs='EPSG:4326'))
+    df = pd.concat(parts, ignore_index=True)
+    geoms = df.geometry.to_numpy()
+    grown = shapely.buffer(geoms, tol_m, join_style='mitre')
+    i, j = shapely.STRtree(grown).query(grown, predicate='intersects')
+    sid = df.scene_id.to_numpy()
+    k = (i < j) & (sid[i] != sid[j])
+    i, j = i[k], j[k]
+    k = shapely.area(shapely.intersection(grown[i], grown[j])) > 8 * tol_m ** 2   # more than a shared corner
+    _, comp = connected_components(coo_matrix((np.ones(k.sum()), (i[k], j[k])), shape=(len(df), len(df))), directed=False)
+    df['comp'], df['prob_sum'] = comp, df.prob_mean * df.pixels
+    g = df.groupby('comp', sort=True)
+    out = pd.DataFrame(dict(n_parts=g.size(), prob_mean=g.prob_sum.sum() / g.pixels.sum(), prob_max=g.prob_max.max()))
+    for c in ('scene_id', 'model_name', 'model_hash', 'RegionName', 'BaseMapDate', 'BaseMapSource'): out[c] = g[c].agg(_joined)
+    for c in ('threshold', 'temperature', 'TrainClass', 'LabelType'): out[c] = g[c].first()
+    out['BaseMapResolution'] = g.BaseMapResolution.max()
+    members = g.indices
+    out['UID'] = [df.UID[m[0]] if len(m) == 1 else str(uuid.uuid5(uuid.NAMESPACE_URL, 'rts_seg/merged/' + ','.join(sorted(df.UID[m]))))
+                  for m in (members[c] for c in out.index)]
+    out['geometry'] = [geoms[m[0]] if len(m) == 1 else shapely.buffer(shapely.union_all(grown[m]), -tol_m, join_style='mitre')
+                       for m in (members[c] for c in out.index)]
+    out = gpd.GeoDataFrame(out.reset_index(drop=True), geometry='geometry', crs=MERGE_CRS)
+    out['area_m2'] = out.geometry.area
+    cen = out.geometry.centroid.to_crs('EPSG:4326')
+    out['CentroidLat'], out['CentroidLon'] = cen.y.round(6).to_numpy(), cen.x.round(6).to_numpy()
+    return out.to_crs('EPSG:4326')[cols + ['geometry']]
+
+def write_layer(df: gpd.GeoDataFrame, path: str | Path, layer: str = 'rts') -> Path:
+    "Write `df` as the GeoPackage `path` under a temporary name first, then rename"
+    path = Path(path); tmp = _partial(path)
+    tmp.unlink(missing_ok=True)
+    try:
+        df.to_file(tmp, driver='GPKG', layer=layer)
+        _commit(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+    return path
+
+# %% ../nbs/14_inference.ipynb #5a85fb14
+def dask_client(scheduler) -> tuple:
+    "A `dask.distributed.Client` for `scheduler` ('local', an address 'tcp://…', or a Client) and what to close afterwards"
+    try: from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ImportError("scheduler= maps scenes over Dask's distributed scheduler, which is not installed: "
+                          "pip install 'rts_seg[dask]' (or 'dask[distributed]')") from None
+    if isinstance(scheduler, Client): return scheduler, []
+    if scheduler == 'local':
+        n = torch.cuda.device_count() or min(4, os.cpu_count() or 1)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True)
+        client = Client(cluster)
+        return client, [client, cluster]
+    if isinstance(scheduler, str) and '://' in scheduler:
+        client = Client(scheduler)
+        return client, [client]
+    raise ValueError(f"scheduler must be 'local', a scheduler address such as 'tcp://host:8786', or a dask.distributed.Client; found {scheduler!r}")
+
+def scene_files(scenes) -> list[Path]:
+    "Scene paths from files and folders (a folder: its .tif/.tiff files, sorted); scene ids (file stems) must be unique"
+    if isinstance(scenes, (str, Path)): scenes = [scenes]
+    files = []
+    for s in map(Path, scenes):
+        files += sorted(p for p in s.iterdir() if p.suffix.lower() in ('.tif', '.tiff')) if s.is_dir() else [s]
+    if not files: raise InputError(f"no scenes found in {[str(s) for s in scenes]}")
+    stems = pd.Series([f.stem for f in files])
+    if stems.duplicated().any():
+        raise InputError(f"outputs are named by the scene's file name, so it must be unique; found {sorted(set(stems[stems.duplicated()]))} more than once")
+    return files
+
+def _write_json(path: Path, obj: dict):
+    tmp = _partial(path)
+    tmp.write_text(json.dumps(obj, indent=1) + '\n')
+    _commit(tmp, path)
+
+def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | None = None, threshold: float | None = None,
+                   tracking: str | None = None, aux_dir: str | Path | None = None, overwrite: bool = False, scheduler=None,
+                   device=None, progress: bool = True, **predict_kw) -> dict:
+    "Predict `scenes` with the run `model_source` (folder or MLflow run id) into `out_dir`: per-scene maps, `report.json`, merged `rts_all.gpkg`"
+    t0, files = time.perf_counter(), scene_files(scenes)
+    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    run = run_settings(model_source, ratio, threshold, tracking, aux_dir, **predict_kw)
+    model = run.pop('model')
+    paths = dict(report=out_dir/REPORT, rts_all=out_dir/ALL_POLYGONS)
+    source = 'the given (config, model)' if isinstance(model_source, tuple) else str(model_source)
+    report = dict(model_source=source, model_name=run['model_name'], model_hash=run['model_hash'],
+                  temperature=run['temperature'], threshold=run['threshold'], ratio=run['ratio'], calibrated=run['calibrated'],
+                  out_dir=str(out_dir), finished=False, counts={},
+                  scenes={f.stem: dict(path=str(f), status='pending', reason=None, seconds=None, polygons=None) for f in files})
+    def record(entry: dict | None = None):
+        if entry is not None: report['scenes'][Path(entry['path']).stem] = entry
+        report['counts'] = pd.Series([e['status'] for e in report['scenes'].values()]).value_counts().to_dict()
+        _write_json(paths['report'], report)
+    record()
+    task = dict(out_dir=str(out_dir), kw=run['kw'], aux_dir=run['aux_dir'], tracking=tracking, overwrite=overwrite, device=device)
+    if scheduler is None:
+        for f in progress_bar(files) if progress else files: record(scene_task(f, model, **task))
+    else:
+        from dask.distributed import as_completed
+        client, to_close = dask_client(scheduler)
+        try:
+            if isinstance(model_source, tuple): src = client.scatter(model, broadcast=True)
+            else: src = str(Path(model_source).absolute()) if Path(model_source).is_dir() else str(model_source)
+            futures = client.map(scene_task, [str(f) for f in files], model_source=src, pure=False, **task)
+            done = as_completed(futures)
+            for fut in progress_bar(done, total=len(files)) if progress else done: record(fut.result())
+        finally:
+            for c in to_close: c.close()
+    del model
+    done = [e for e in report['scenes'].values() if e['status'] in ('ok', 'skipped')]
+    merged = merge_scene_polygons([gpd.read_file(scene_outputs(out_dir, Path(e['path']).stem)['rts'], layer='rts') for e in done])
+    write_layer(merged, paths['rts_all'])
+    report.update(finished=True, polygons=dict(scenes=int(sum(e['polygons'] for e in done)), merged=len(merged)),
+                  seconds=round(time.perf_counter() - t0, 3), files={k: str(v) for k, v in paths.items()})
+    record()
+    return report
