@@ -16,9 +16,9 @@ from .metrics import Evaluator, components, curve, threshold_for_precision, neg_
 from .calibrate import LogitHistogram, frozen_outputs, fit_temperature_learner, reliability_diagram, save_temperature
 
 # %% auto #0
-__all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'OVERLAY_COLOURS', 'check_split', 'min_area_px', 'ValidationPass',
-           'choose_threshold', 'select_thresholds', 'sensitivity', 'pr_figure', 'write_threshold_outputs',
-           'validation_pass_learner', 'ThresholdExplorer', 'pixel_size_m', 'calibrate_run']
+__all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'DEFAULT_THRESHOLDS', 'OVERLAY_COLOURS', 'check_split', 'min_area_px',
+           'ValidationPass', 'choose_threshold', 'select_thresholds', 'sensitivity', 'pr_figure',
+           'write_threshold_outputs', 'validation_pass_learner', 'ThresholdExplorer', 'pixel_size_m', 'calibrate_run']
 
 # %% ../nbs/12_threshold.ipynb #2692fea2
 def check_split(split: str) -> str:
@@ -45,6 +45,8 @@ def _stretch(img: np.ndarray) -> np.ndarray:
     lo, hi = np.percentile(a.reshape(3, -1), [2, 98], axis=1)
     return (np.clip((a - lo[:, None, None]) / np.maximum(hi - lo, 1e-6)[:, None, None], 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0)
 
+DEFAULT_THRESHOLDS = np.r_[np.arange(1, 100) / 100, 0.995, 0.998, 0.999]  # 0.01 steps, and near 1 where a rare class's operating points lie
+
 class ValidationPass:
     "Everything threshold selection and the slider need from one pass over a validation split, in memory bounded by bins and tiles"
     def __init__(self, split: str = 'val_realistic', temperature: float | None = None, min_area: int | None = None,
@@ -57,7 +59,7 @@ class ValidationPass:
         self.logit_hist = LogitHistogram() if temperature is None else None
         self.min_area = min_area_px() if min_area is None else int(min_area)
         if n_bins % boot_bins: raise ValueError(f"n_bins ({n_bins}) must be a multiple of boot_bins ({boot_bins})")
-        self.thresholds = np.arange(1, 100) / 100 if thresholds is None else np.sort(np.asarray(thresholds, float))
+        self.thresholds = DEFAULT_THRESHOLDS if thresholds is None else np.sort(np.asarray(thresholds, float))
         self.edges = np.rint(self.thresholds * n_bins).astype(np.int64)    # each grid threshold's bin index
         if np.abs(self.edges / n_bins - self.thresholds).max() > 1e-9 or self.edges.min() < 1 or self.edges.max() >= n_bins:
             raise ValueError(f"thresholds must be bin edges k/{n_bins} inside (0, 1), found {self.thresholds}")
