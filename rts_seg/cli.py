@@ -127,7 +127,7 @@ def evaluate(
     for k, f in m['figures'].items(): print(f"  {k:<18} {f['value']:.3f}  [{f['lo']:.3f}, {f['hi']:.3f}]")
     print(f"written: {res['folder']}/" + (f"; logged to MLflow run {res['run_id']}" if res['run_id'] else ''))
 
-# %% ../nbs/90_cli.ipynb #a3889fe2
+# %% ../nbs/90_cli.ipynb #27c715af
 def predict(
     *scenes: str,  # scene GeoTIFFs, or folders of them
     run: str = None,  # the trained run: its folder (output_dir/run_name) or its MLflow run id
@@ -149,7 +149,7 @@ def predict(
     print(f"{status.count('ok')} scene(s) predicted, {status.count('skipped')} already done, {status.count('failed')} failed "
           f"(reasons in {out}/report.json); {rep['polygons']['merged']} RTS polygons in {out}/rts_all.gpkg")
 
-# %% ../nbs/90_cli.ipynb #4f2f7628
+# %% ../nbs/90_cli.ipynb #d08d6fb2
 def demo(
     *overrides: str,  # config overrides for the demo, key=value
     out: str = 'rts_demo',  # where everything goes: data, runs, mlflow.db, predictions
