@@ -605,8 +605,8 @@ def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | No
                    device=None, progress: bool = True, **predict_kw) -> dict:
     "Predict `scenes` with the run `model_source` (folder or MLflow run id) into `out_dir`: per-scene maps, `report.json`, merged `rts_all.gpkg`"
     t0, files = time.perf_counter(), scene_files(scenes)
+    run = run_settings(model_source, ratio, threshold, tracking, aux_dir, **predict_kw)  # a bad run fails before any folder is made
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
-    run = run_settings(model_source, ratio, threshold, tracking, aux_dir, **predict_kw)
     model = run.pop('model')
     paths = dict(report=out_dir/REPORT, rts_all=out_dir/ALL_POLYGONS)
     source = 'the given (config, model)' if isinstance(model_source, tuple) else str(model_source)
