@@ -21,10 +21,11 @@ def synth(
     scenes: int = 6,  # Number of scenes
     size: int = 2048,  # Scene side in pixels (3 m)
     seed: int = 42,  # Random seed
+    crs: str = 'EPSG:3413',  # projected CRS of the scenes: EPSG:3413, or a UTM zone such as EPSG:32608 (as the real labels)
 ):
-    "Write synthetic RTS scenes (GeoTIFF, EPSG:3413, 3 m), aux rasters and ARTS-standard labels"
+    "Write synthetic RTS scenes (GeoTIFF, EPSG:3413 or UTM, 3 m), aux rasters and ARTS-standard labels"
     from rts_seg.synthetic import write_synthetic
-    summary = write_synthetic(out, scenes=scenes, size=size, seed=seed)
+    summary = write_synthetic(out, scenes=scenes, size=size, seed=seed, crs=crs)
     print(summary.to_string(index=False))
     print(f"wrote {len(summary)} scenes to {out}")
     return summary
