@@ -16,7 +16,7 @@ from fastai.torch_core import rank_distrib
 from mlflow.tracking import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from .metrics import RTSMetric, curve, average_precision
-from .core import InputError
+from .core import InputError, default_tracking_uri
 
 # %% auto #0
 __all__ = ['TrackingError', 'tracking_uri', 'check_tracking', 'experiment_id', 'flat_params', 'config_yaml', 'mlflow_name',
@@ -28,7 +28,7 @@ class TrackingError(InputError, RuntimeError):
 
 def tracking_uri(cfg) -> str:
     "The tracking URI for `cfg`: config, else MLFLOW_TRACKING_URI, else a local SQLite store"
-    return cfg.mlflow.tracking_uri or os.environ.get('MLFLOW_TRACKING_URI') or f"sqlite:///{Path('mlflow.db').absolute()}"
+    return cfg.mlflow.tracking_uri or default_tracking_uri()
 
 def check_tracking(uri: str, timeout: float = 10.) -> MlflowClient:
     "A client for `uri`, after checking that the store answers (fail fast: before any training)"

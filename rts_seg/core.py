@@ -6,7 +6,7 @@ Docs: https://rts-seg.github.io/rts_seg/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #8f78e8fc
 from __future__ import annotations
-import copy, difflib, re
+import copy, difflib, os, re
 from pathlib import Path
 from types import NoneType
 from typing import Any
@@ -16,7 +16,7 @@ from fastcore.basics import AttrDict
 # %% auto #0
 __all__ = ['CONFIG_DEFAULTS', 'CONFIG_TYPES', 'CONFIG_CHOICES', 'CONFIG_RANGES', 'CONFIG_LENGTHS', 'RATIO_KEYS', 'GuideLoader',
            'read_yaml', 'parse_ratio', 'ratio_name', 'InputError', 'ConfigError', 'in_range', 'validate_config',
-           'check_config', 'parse_overrides', 'load_config', 'repo_root', 'rng']
+           'check_config', 'parse_overrides', 'load_config', 'repo_root', 'default_tracking_uri', 'rng']
 
 # %% ../nbs/00_core.ipynb #f2288a77
 class GuideLoader(yaml.SafeLoader):
@@ -298,6 +298,11 @@ def repo_root() -> Path | None:
     for p in [Path.cwd(), *Path.cwd().parents, Path(rts_seg.__file__).resolve().parent.parent]:
         if (p/'configs'/'baseline.yaml').exists(): return p
     return None
+
+# %% ../nbs/00_core.ipynb #8e444202
+def default_tracking_uri() -> str:
+    "The MLflow store when the config names none: MLFLOW_TRACKING_URI, else a SQLite store ./mlflow.db"
+    return os.environ.get('MLFLOW_TRACKING_URI') or f"sqlite:///{Path('mlflow.db').absolute()}"
 
 # %% ../nbs/00_core.ipynb #bb194935
 def rng(seed: int | np.random.Generator | None) -> np.random.Generator:

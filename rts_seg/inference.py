@@ -19,7 +19,7 @@ from rasterio.warp import reproject
 from rasterio.windows import Window
 from scipy import ndimage
 from shapely import affinity
-from .core import InputError, parse_ratio
+from .core import InputError, parse_ratio, default_tracking_uri
 from .scenes import SceneError, open_scene, check_aux
 from .calibrate import TEMPERATURE_FILE, apply_temperature, load_temperature, temperature_path
 from .evaluate import operating_threshold
@@ -141,7 +141,7 @@ def predict_rows(predict: Callable[[np.ndarray], np.ndarray], read_rows: Callabl
             prob = predict(np.stack([xp[:, :, c:c + size] for c in cs]))
             for c, p in zip(cs, prob):
                 w = min(size, width - c)
-                acc[:, c:c + w] += (weights * p)[:bh, :w]
+                acc[:, c:c + w] += weights[:bh, :w] * p[:bh, :w]
                 wsum[:, c:c + w] += weights[:bh, :w]
     yield base, final(bh)
 
@@ -347,7 +347,7 @@ def predict_scene(model: nn.Module, scene_path: str | Path, out_dir: str | Path,
                   size: int = 512, overlap: int = 128, batch_size: int = 8, temperature: float | str | Path = 1.,
                   threshold: float = 0.5, min_area_m2: float = 300., device=None, tta: Literal['none', 'flips', 'dihedral'] | bool = 'none',
                   aux_path: str | Path | None = None, prob_dtype: Literal['uint8', 'float16'] = 'uint8',
-                  model_name: str | None = None, arts: dict | None = None) -> dict:
+                  model_name: str | None = None, arts: dict | None = None, model_id: str | None = None) -> dict:
     "Predict one scene in windows and write `<scene>_prob.tif`, `<scene>_mask.tif`, `<scene>_rts.gpkg` and `<scene>_rts.geojson` to `out_dir`"
     if prob_dtype not in ('uint8', 'float16'): raise ValueError(f"prob_dtype must be 'uint8' or 'float16', found {prob_dtype!r}")
     t0 = time.perf_counter()
@@ -376,7 +376,7 @@ def predict_scene(model: nn.Module, scene_path: str | Path, out_dir: str | Path,
         _to_cog(raw['prob'], files['prob'], 'AVERAGE', **({} if prob_dtype == 'uint8' else dict(NBITS=16)))
         _to_cog(raw['mask'], files['mask'], 'NEAREST')
         polys = rts_polygons(collector.polygons(), info.transform, info.crs, sid, model_name or type(model).__name__,
-                             model_hash(model), threshold, predictor.temperature, min_area_m2, arts)
+                             model_id or model_hash(model), threshold, predictor.temperature, min_area_m2, arts)
         for key, df, driver in [('rts', polys, 'GPKG'), ('rts_geojson', polys.to_crs('EPSG:4326'), 'GeoJSON')]:
             tmp = _partial(files[key])
             tmp.unlink(missing_ok=True)
@@ -416,10 +416,6 @@ def operating_point(record: dict | None, cfg, ratio: str | None = None, threshol
     return dict(temperature=T, threshold=float(chosen[ratio]), ratio=ratio, calibrated=True)
 
 # %% ../nbs/14_inference.ipynb #fa47ef56
-def _tracking_uri(tracking: str | None) -> str:
-    "The MLflow store `load_trained` reads a run id from"
-    return tracking or os.environ.get('MLFLOW_TRACKING_URI') or f"sqlite:///{Path('mlflow.db').absolute()}"
-
 def run_calibration(source: str | Path, tracking: str | None = None) -> tuple[dict | None, str]:
     "The calibration record (`temperature.json`) of a run folder or MLflow run id (None if never calibrated), and where it was looked for"
     folder = Path(source)
@@ -427,7 +423,7 @@ def run_calibration(source: str | Path, tracking: str | None = None) -> tuple[di
         p = temperature_path(folder)
         return (load_temperature(p, extra=True) if p.exists() else None), str(p)
     from rts_seg.callbacks import check_tracking   # MLflow: imported only for run ids
-    uri = _tracking_uri(tracking)
+    uri = tracking or default_tracking_uri()
     client, where = check_tracking(uri), f"MLflow run {source} ({uri})"
     if TEMPERATURE_FILE not in {a.path for a in client.list_artifacts(str(source))}: return None, where
     p = client.download_artifacts(str(source), TEMPERATURE_FILE, tempfile.mkdtemp(prefix='rts_seg_run_'))
@@ -460,8 +456,8 @@ def run_settings(model_source, ratio: str | None = None, threshold: float | None
     kw = dict(size=int(cfg.data.tile_size), min_area_m2=float(cfg.min_area_m2), model_name=cfg.run_name) | kw
     kw.setdefault('overlap', kw['size'] // 4)   # 128 px of a 512-px window
     axis_offsets(1, kw['size'], kw['overlap'])   # a bad window fails now, not once per scene
-    kw |= dict(stats=stats, bands=bands, temperature=float(T), threshold=op['threshold'])
-    return dict(op, temperature=float(T), model=model, model_name=kw['model_name'], model_hash=model_hash(model),
+    kw |= dict(stats=stats, bands=bands, temperature=float(T), threshold=op['threshold'], model_id=model_hash(model))  # hashed once, not per scene
+    return dict(op, temperature=float(T), model=model, model_name=kw['model_name'], model_hash=kw['model_id'],
                 aux_dir=str(aux_dir) if len(bands) > 3 else None, kw=kw)
 
 # %% ../nbs/14_inference.ipynb #83a49433

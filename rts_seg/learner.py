@@ -11,13 +11,12 @@ from functools import partial
 from typing import Callable
 from pathlib import Path
 import numpy as np, torch
-from fastai.learner import Learner
+from fastai.learner import Learner, Recorder
 from fastai.optimizer import Adam, OptimWrapper, set_item_pg
 from fastai.callback.core import Callback
 from fastai.callback.schedule import SchedCos
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.callback.channelslast import ChannelsLast
-from fastai.learner import Recorder
 from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback
 from fastai.callback.training import GradientAccumulation
 from fastai.callback.progress import ProgressCallback
@@ -30,7 +29,7 @@ from .losses import loss_from_config
 from .metrics import rts_metrics
 from .models import build_model
 from .callbacks import MLflowCallback, check_tracking, tracking_uri, experiment_id, config_yaml
-from .core import load_config, read_yaml, ConfigError, InputError
+from .core import load_config, read_yaml, ConfigError, InputError, default_tracking_uri
 from mlflow.entities import Param
 
 # %% auto #0
@@ -325,7 +324,7 @@ def load_trained(source: str | Path, tracking: str | None = None) -> tuple:
     folder = Path(source)
     if folder.is_dir(): cfg_f, model_f, where = folder/'config.yaml', folder/'best_model.pth', str(folder)
     else:
-        uri = tracking or os.environ.get('MLFLOW_TRACKING_URI') or f"sqlite:///{Path('mlflow.db').absolute()}"
+        uri = tracking or default_tracking_uri()
         client, where = check_tracking(uri), f"MLflow run {source} ({uri})"
         try: client.get_run(str(source))
         except Exception: raise InputError(f"{source}: neither a run folder nor a run in the MLflow store {uri}") from None

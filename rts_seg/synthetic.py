@@ -6,7 +6,7 @@ Docs: https://rts-seg.github.io/rts_seg/synthetic.html.md"""
 
 # %% ../nbs/01_synthetic.ipynb #57922bac
 from __future__ import annotations
-import uuid
+import uuid, zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd, geopandas as gpd, rasterio
@@ -17,9 +17,9 @@ from scipy.ndimage import zoom, gaussian_filter, binary_dilation, uniform_filter
 from shapely.geometry import Point, LineString, Polygon, box
 from shapely import affinity
 from shapely.ops import unary_union
-import zlib
 from pyproj import CRS, Transformer
-from .core import rng
+from pyproj.exceptions import CRSError
+from .core import rng, InputError
 
 # %% auto #0
 __all__ = ['SCENE_CRS', 'IMAGE_RES', 'AUX_RES', 'AUX_BANDS', 'REGIONS', 'REAL_LABEL_REGIONS', 'RTS_AREA_MEDIAN_M2',
@@ -43,8 +43,9 @@ def _same_crs(crs) -> bool: return CRS.from_user_input(crs) == CRS.from_user_inp
 
 def regions_for(crs: str = SCENE_CRS) -> dict[str, tuple[float, float]]:
     "Regions (name: (lat, lon)) where scenes in projected `crs` go: `REGIONS` for EPSG:3413, else those in its area of use"
-    c = CRS.from_user_input(crs)
-    if not c.is_projected: raise ValueError(f"scene CRS must be projected (metres), got {crs} ({c.name})")
+    try: c = CRS.from_user_input(crs)
+    except CRSError as e: raise InputError(f"scene CRS {crs!r} is not a CRS pyproj knows ({e})") from None
+    if not c.is_projected: raise InputError(f"scene CRS must be projected (metres), got {crs} ({c.name})")
     if _same_crs(c): return dict(REGIONS)
     w, s, e, n = c.area_of_use.bounds
     inside = {k: v for k, v in {**REGIONS, **REAL_LABEL_REGIONS}.items() if w <= v[1] <= e and s <= v[0] <= n}
@@ -166,6 +167,12 @@ def _place(candidates, g, taken, poly_fn, tries=40):
     return None
 
 # %% ../nbs/01_synthetic.ipynb #9ec78ee4
+def _crs_key(crs) -> int | None:
+    "None for EPSG:3413 (the default stream), else the EPSG code (a checksum of the WKT for a CRS without one)"
+    if _same_crs(crs): return None
+    c = CRS.from_user_input(crs)
+    return c.to_epsg() or zlib.crc32(c.to_wkt().encode())
+
 def make_scene(index: int = 0, size: int = 1024, seed: int = 42, rts_per_km2: float = 0.35,
                confusers_per_km2: float = 0.6, mislabel_fraction: float = 0.05, nodata: bool = False,
                box_fraction: float = 0.04, crs: str = SCENE_CRS) -> SynthScene:
@@ -257,12 +264,6 @@ def make_scene(index: int = 0, size: int = 1024, seed: int = 42, rts_per_km2: fl
                       from_origin(x0, y0, IMAGE_RES, IMAGE_RES), rgb, elev, ndvi, valid, rts, shifts, boxed, confusers,
                       negatives, base_map_date=f'20{19 + index % 4}-07-{10 + index % 20:02d}', crs=crs)
 
-def _crs_key(crs) -> int | None:
-    "None for EPSG:3413 (the default stream), else the EPSG code (a checksum of the WKT for a CRS without one)"
-    if _same_crs(crs): return None
-    c = CRS.from_user_input(crs)
-    return c.to_epsg() or zlib.crc32(c.to_wkt().encode())
-
 # %% ../nbs/01_synthetic.ipynb #02c09a01
 def _draw_rts(img, elev, ndvi, p, g):
     "Draw an RTS: bare floor, dark headwall upslope, wetter tongue downslope, a hollow in the terrain"
@@ -352,6 +353,7 @@ def write_synthetic(out: str | Path, scenes: int = 6, size: int = 2048, seed: in
                     nodata_fraction: float = 0.3, crs: str = SCENE_CRS) -> pd.DataFrame:
     "Write `scenes` synthetic scenes of `size` px in `crs` with labels (EPSG:4326) and aux rasters under `out`"
     out = Path(out)
+    regions_for(crs)  # a CRS that cannot hold scenes fails before any folder is made
     (out/'images').mkdir(parents=True, exist_ok=True); (out/'aux').mkdir(exist_ok=True)
     nodata_at = set(np.flatnonzero(rng([seed, 999]).random(scenes) < nodata_fraction))
     labels, rows = [], []

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from scipy.special import expit, logit
 from matplotlib.figure import Figure
-from .core import InputError, parse_ratio, ratio_name
+from .core import InputError, parse_ratio, ratio_name, CONFIG_DEFAULTS
 from .metrics import Evaluator, components, curve, threshold_for_precision, neg_tile_weight, _tiles, _np, _at
 from .calibrate import LogitHistogram, frozen_outputs, fit_temperature_learner, reliability_diagram, save_temperature
 
@@ -29,8 +29,7 @@ def check_split(split: str) -> str:
     return split
 
 # %% ../nbs/12_threshold.ipynb #1574303d
-MIN_AREA_M2 = 300.
-TARGET_PRECISION = 0.8
+MIN_AREA_M2, TARGET_PRECISION = CONFIG_DEFAULTS['min_area_m2'], CONFIG_DEFAULTS['target_precision']  # the config's defaults
 
 def min_area_px(min_area_m2: float = MIN_AREA_M2, pixel_size_m: float = 3.) -> int:
     "Smallest object area in pixels that keeps every object of at least `min_area_m2` m² on a grid of `pixel_size_m` m"
