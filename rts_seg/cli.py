@@ -101,12 +101,14 @@ def sweep(
 # %% ../nbs/90_cli.ipynb #78e58c65
 def calibrate(
     run: str = None,  # the training run: its folder (output_dir/run_name) or its MLflow run id
-    tracking: str = None,  # MLflow tracking URI (default: the run's config, then MLFLOW_TRACKING_URI, then ./mlflow.db)
+    tracking: str = None,  # MLflow tracking URI (default: --config's, then MLFLOW_TRACKING_URI, then ./mlflow.db)
+    config: str = None,  # a config saying where the data, the MLflow store and the runs are now (default: the run's own)
 ):
     "Fit the temperature and choose the operating threshold at each val-realistic ratio on a finished run's validation split"
     if run is None: raise CliError("--run RUN is required: a run folder (output_dir/run_name) or an MLflow run id")
+    if config is not None: load_config(config)   # its errors before the heavy imports
     from rts_seg import threshold
-    res = threshold.calibrate_run(run, tracking, progress=True)
+    res = threshold.calibrate_run(run, tracking, progress=True, config=config)
     cols = ['ratio', 'threshold', 'reachable', 'estimated', 'pixel_precision', 'pixel_recall', 'object_precision', 'object_recall']
     print(f"temperature T = {res['temperature']:.4f} (fitted on the validation split)")
     print(res['table'][cols].to_string(index=False, float_format=lambda v: f'{v:.3f}'))
@@ -116,13 +118,15 @@ def calibrate(
 # %% ../nbs/90_cli.ipynb #d690b734
 def evaluate(
     run: str = None,  # the calibrated training run: its folder (output_dir/run_name) or its MLflow run id
-    tracking: str = None,  # MLflow tracking URI (default: the run's config, then MLFLOW_TRACKING_URI, then ./mlflow.db)
+    tracking: str = None,  # MLflow tracking URI (default: --config's, then MLFLOW_TRACKING_URI, then ./mlflow.db)
     again: bool = False,  # evaluate on test again although it was done (recorded as a repeat)
+    config: str = None,  # a config saying where the data, the MLflow store and the runs are now (default: the run's own)
 ):
     "Evaluate a calibrated run once on the test split at its operating threshold: metrics.json, report.md and figures"
     if run is None: raise CliError("--run RUN is required: a run folder (output_dir/run_name) or an MLflow run id")
+    if config is not None: load_config(config)   # its errors before the heavy imports
     from rts_seg import evaluate as ev
-    res = ev.evaluate_run(run, tracking, again=again, progress=True)
+    res = ev.evaluate_run(run, tracking, again=again, progress=True, config=config)
     m = res['metrics']
     print(f"test at {m['ratio']}, threshold {m['threshold']:.3f}, T = {m['temperature']:.4f}:")
     for k, f in m['figures'].items(): print(f"  {k:<18} {f['value']:.3f}  [{f['lo']:.3f}, {f['hi']:.3f}]")

@@ -13,7 +13,9 @@ import numpy as np
 from .core import InputError, parse_ratio, ratio_name
 from .metrics import neg_tile_weight
 from .calibrate import LogitHistogram, frozen_outputs, load_temperature, reliability_diagram, ece, TEMPERATURE_FILE
-from .threshold import ValidationPass, ThresholdExplorer, pr_figure, min_area_px, pixel_size_m, _summary, _FIGURES
+from .threshold import ValidationPass, ThresholdExplorer, pr_figure, min_area_px, pixel_size_m, open_run, _summary, _FIGURES
+from .calibrate import _check_temperature
+from scipy.special import logit
 
 # %% auto #0
 __all__ = ['HEADLINE', 'EVALUATED_TAG', 'COUNT_TAG', 'operating_threshold', 'TestSplitPass', 'headline_figures',
@@ -40,19 +42,19 @@ def operating_threshold(record: dict, ratio: str, where: str = '') -> tuple[str,
 class TestSplitPass(ValidationPass):
     "A `ValidationPass` over a test split at one fixed `threshold` (calibrated): it measures, it chooses nothing"
     def __init__(self, threshold: float, temperature: float, split: str = 'test', min_area: int | None = None,
-                 iou_thr: float = 0.5, n_bins: int = 1000, boot_bins: int = 100, n_gallery: int = 6):
-        k = int(np.clip(np.rint(threshold * n_bins), 1, n_bins - 1))
-        self.requested_threshold = float(threshold)
+                 iou_thr: float = 0.5, n_bins: int = 1000, boot_bins: int = 200, n_gallery: int = 6):
+        if not 0 < threshold < 1: raise InputError(f"an operating threshold must lie in (0, 1), found {threshold!r}")
+        self._threshold, T = float(threshold), _check_temperature(temperature)
         # The split guard is passed deliberately: the pass is built under a validation name, then named what it is.
         # Selection (`select_thresholds`, `ThresholdExplorer`) checks `self.split` and still refuses it.
-        super().__init__('val', temperature, min_area=min_area, iou_thr=iou_thr, thresholds=[k / n_bins], n_bins=n_bins,
-                         boot_bins=boot_bins, n_gallery=n_gallery, gallery_at=(k / n_bins,))
+        super().__init__('val', T, min_area=min_area, iou_thr=iou_thr, thresholds=[0.5], n_bins=n_bins, boot_bins=boot_bins,
+                         n_gallery=n_gallery, gallery_at=(0.5,), scale=T, shift=T * float(logit(threshold)))
         self.split = split
 
     @property
     def threshold(self) -> float:
-        "The operating threshold the pass measures at (a bin edge)"
-        return float(self.thresholds[0])
+        "The operating threshold (calibrated) the pass measures at"
+        return self._threshold
 
     def _offer(self, key, scores, pb, t, v, img):
         "As `ValidationPass._offer`, with the missed slumps ranked by RTS pixels missed at the operating threshold"
@@ -153,23 +155,15 @@ def earlier_evaluations(report: Path, run_id: str | None = None, client=None) ->
     return done
 
 def evaluate_run(source: str | Path, tracking: str | None = None, device=None, again: bool = False, progress: bool = False,
-                 n_boot: int = 1000, seed: int = 42) -> dict:
-    "The one-time test report of a calibrated run (folder or MLflow run id): figures at its validation threshold on the whole test split, written to `test_report/` and logged to MLflow"
+                 n_boot: int = 1000, seed: int = 42, config=None) -> dict:
+    "The one-time test report of a calibrated run (folder or MLflow run id; `config`: where its data are now): figures at its validation threshold on the whole test split, written to `test_report/` and logged to MLflow"
     import torch
-    from rts_seg.learner import load_trained, rts_learner      # the training stack: imported when evaluating
+    from rts_seg.learner import rts_learner      # the training stack: imported when evaluating
     from rts_seg.data import rts_dataloaders
-    from rts_seg.callbacks import check_tracking, tracking_uri
     from fastai.torch_core import default_device
-    cfg, model = load_trained(source, tracking)
-    is_folder = Path(source).is_dir()
-    folder = Path(source) if is_folder else Path(cfg.output_dir)/cfg.run_name
-    if is_folder:
-        rec = calibration_record(folder)
-        run_id = rec.get('run_id')
-        client = check_tracking(tracking or tracking_uri(cfg)) if run_id else None
-    else:
-        run_id, client = str(source), check_tracking(tracking or tracking_uri(cfg))
-        rec = calibration_record(folder, run_id, client)
+    run = open_run(source, tracking, config)
+    cfg, model, folder, run_id, client = run['cfg'], run['model'], run['folder'], run['run_id'], run['client']
+    rec = calibration_record(folder, run_id, client)
     report = folder/'test_report'
     earlier = earlier_evaluations(report, run_id, client)
     if earlier and not again:
@@ -186,6 +180,7 @@ def evaluate_run(source: str | Path, tracking: str | None = None, device=None, a
     tp = TestSplitPass(threshold, T, min_area=min_area_px(min_area_m2, pixel_size_m(dls.index)))
     hist, ids = LogitHistogram(), iter(dl.dataset.tile_ids)
     for logits, y, valid, x in frozen_outputs(rts_learner(dls, cfg, model.to(device)), dl, progress):
+        logits = logits.float().cpu()                         # one copy off the device for both consumers
         hist.update(logits, y, valid)
         tp.update(logits, y, valid, tile_ids=[next(ids) for _ in range(len(logits))], images=x)
     n_neg, n_pos = (int(n) for n in tp.ev.counts.tiles)
@@ -193,7 +188,6 @@ def evaluate_run(source: str | Path, tracking: str | None = None, device=None, a
         raise InputError(f"{cfg.data.tiles}: the test split holds {n_pos} positive and {n_neg} negative tiles: both are needed to evaluate at {ratio}")
     w = neg_tile_weight(tp.ev.counts.tiles, ratio)
     notes = [n for n in [note] if n]
-    if abs(tp.threshold - threshold) > 1e-9: notes.append(f"threshold {threshold:g} moved to the nearest bin edge {tp.threshold:g}")
     if w > 1: notes.append(f"the test split holds {n_neg} negative tiles for {n_pos} positive ones, fewer than {ratio} needs: "
                            f"negative tiles weighted ×{w:.3g}, the figures are estimates")
     if again: notes.append(f"re-evaluation {len(earlier) + 1} of this run on test (again=True); earlier at "

@@ -13,12 +13,13 @@ from scipy.special import expit, logit
 from matplotlib.figure import Figure
 from .core import InputError, parse_ratio, ratio_name, CONFIG_DEFAULTS
 from .metrics import Evaluator, components, curve, threshold_for_precision, neg_tile_weight, _tiles, _np, _at
-from .calibrate import LogitHistogram, frozen_outputs, fit_temperature_learner, reliability_diagram, save_temperature
+from .calibrate import LogitHistogram, frozen_outputs, reliability_diagram, save_temperature, _check_temperature
 
 # %% auto #0
-__all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'DEFAULT_THRESHOLDS', 'OVERLAY_COLOURS', 'check_split', 'min_area_px',
-           'ValidationPass', 'choose_threshold', 'select_thresholds', 'sensitivity', 'pr_figure',
-           'write_threshold_outputs', 'validation_pass_learner', 'ThresholdExplorer', 'pixel_size_m', 'calibrate_run']
+__all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'DEFAULT_THRESHOLDS', 'PASS_SCALE', 'OVERLAY_COLOURS', 'DATA_LOCATIONS',
+           'check_split', 'min_area_px', 'ValidationPass', 'choose_threshold', 'select_thresholds', 'sensitivity',
+           'pr_figure', 'write_threshold_outputs', 'validation_pass_learner', 'ThresholdExplorer', 'pixel_size_m',
+           'open_run', 'calibrate_run']
 
 # %% ../nbs/12_threshold.ipynb #2692fea2
 def check_split(split: str) -> str:
@@ -44,17 +45,19 @@ def _stretch(img: np.ndarray) -> np.ndarray:
     lo, hi = np.percentile(a.reshape(3, -1), [2, 98], axis=1)
     return (np.clip((a - lo[:, None, None]) / np.maximum(hi - lo, 1e-6)[:, None, None], 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0)
 
-DEFAULT_THRESHOLDS = np.arange(1, 100) / 100  # 0.01 … 0.99: the bootstrap's 100-bin histograms resolve no finer
+DEFAULT_THRESHOLDS = np.arange(1, 200) / 200  # 0.005 … 0.995: edges of the bootstrap's 200-bin histograms
+PASS_SCALE = 4.   # the logit scale binned before T is known: see the prose
 
 class ValidationPass:
     "Everything threshold selection and the slider need from one pass over a validation split, in memory bounded by bins and tiles"
     def __init__(self, split: str = 'val_realistic', temperature: float | None = None, min_area: int | None = None,
-                 iou_thr: float = 0.5, thresholds=None, n_bins: int = 1000, boot_bins: int = 100,
-                 n_gallery: int = 6, gallery_at=(0.3, 0.5, 0.7)):
+                 iou_thr: float = 0.5, thresholds=None, n_bins: int = 1000, boot_bins: int = 200,
+                 n_gallery: int = 6, gallery_at=(0.3, 0.5, 0.7), scale: float | None = None, shift: float = 0.):
         self.split = check_split(split)
-        self.t0 = 1. if temperature is None else float(temperature)
-        if not (math.isfinite(self.t0) and self.t0 > 0): raise InputError(f"temperature must be a finite number > 0, found {temperature!r}")
-        self._temperature = temperature
+        self.t_given = None if temperature is None else _check_temperature(temperature)
+        self.scale = _check_temperature(scale if scale is not None else self.t_given or PASS_SCALE, 'scale')
+        if not math.isfinite(shift): raise InputError(f"shift must be a finite logit, found {shift!r}")
+        self.shift = float(shift)
         self.logit_hist = LogitHistogram() if temperature is None else None
         self.min_area = min_area_px() if min_area is None else int(min_area)
         if n_bins % boot_bins: raise ValueError(f"n_bins ({n_bins}) must be a multiple of boot_bins ({boot_bins})")
@@ -128,7 +131,7 @@ class ValidationPass:
         "Add a batch: logits, targets (cut at 0.5) and valid masks (N×H×W or N×1×H×W), optional tile ids and N×C×H×W images"
         z = _np(logits).astype(np.float32, copy=False)
         if self.logit_hist is not None: self.logit_hist.update(z, target, valid)
-        probs = expit(z / np.float32(self.t0))
+        probs = expit((z - np.float32(self.shift)) / np.float32(self.scale))
         imgs = None if images is None else _np(images)
         for i, (p, t, v) in enumerate(_tiles(probs, target, valid)):
             kind, h = self.ev.counts.tile_hist(p, t, v)
@@ -149,29 +152,37 @@ class ValidationPass:
     @property
     def temperature(self) -> float:
         "T: as given, or fitted from this pass's `LogitHistogram`"
-        if self.logit_hist is None: return self.t0
+        if self.logit_hist is None: return self.t_given
         n = int(self.logit_hist.tiles.sum())
         if self._t_fit[0] != n: self._t_fit = (n, self.logit_hist.fit())
         return self._t_fit[1]
 
-    def calibrated(self, p0):
-        "Calibrated threshold(s) sigmoid(logit(p₀) · t0 / T) for threshold(s) `p₀` on the pass's probabilities"
-        return expit(logit(np.asarray(p0, float)) * self.t0 / self.temperature) if self.logit_hist is not None else np.asarray(p0, float)
-
     def logit_threshold(self, p0):
-        "The raw logit a pixel must reach to pass threshold(s) `p₀` on the pass's probabilities, whatever T"
-        return logit(np.asarray(p0, float)) * self.t0
+        "The raw logit a pixel must reach to pass threshold(s) `p₀` on the pass's binned scale, whatever T"
+        return logit(np.asarray(p0, float)) * self.scale + self.shift
+
+    def calibrated(self, p0):
+        "Calibrated threshold(s) sigmoid(`logit_threshold(p₀)` / T) for threshold(s) `p₀` on the pass's binned scale"
+        if self.logit_hist is None and self.shift == 0 and self.scale == self.t_given: return np.asarray(p0, float)  # binned calibrated
+        return expit(self.logit_threshold(p0) / self.temperature)
 
     def index(self, threshold: float, calibrated: bool = True) -> int:
         "Index of the grid threshold nearest `threshold` (a calibrated probability, else one on the pass's probabilities)"
         grid = self.calibrated(self.thresholds) if calibrated else self.thresholds
         return int(np.abs(grid - threshold).argmin())
 
+    def _objects(self) -> np.ndarray:
+        "The tiles' object counts as one tiles×thresholds×4 array, stacked once per number of tiles (the slider asks often)"
+        n = len(self.tile_objects)
+        if getattr(self, '_stacked', (None,))[0] != n:
+            self._stacked = (n, np.stack(self.tile_objects) if n else np.zeros((0, len(self.thresholds), 4), np.int32))
+        return self._stacked[1]
+
     def evaluator_at(self, j: int) -> Evaluator:
         "A view of the pass's `Evaluator` at grid threshold `j`: its `summary` and `bootstrap` give the figures there"
         ev = copy.copy(self.ev)
         ev.threshold = float(self.thresholds[j])
-        obj = np.stack(self.tile_objects)[:, j] if self.tile_objects else np.zeros((0, 4), np.int32)
+        obj = self._objects()[:, j]
         kind = np.array(self.ev.tile_kind, int)
         ev.tile_obj = list(obj)
         ev.objects = np.stack([obj[kind == 0].sum(0), obj[kind == 1].sum(0)]).astype(np.int64)
@@ -290,6 +301,10 @@ def validation_pass_learner(learn, dl=None, split: str = 'val_realistic', temper
 # %% ../nbs/12_threshold.ipynb #0c14c88e
 OVERLAY_COLOURS = dict(tp=(0, 158, 115), fp=(213, 94, 0), fn=(86, 180, 233))
 
+def _label(t: float) -> str:
+    "A threshold as the slider shows it: three decimals, or its distance from 1 where three decimals would round to 1"
+    return f'{t:.3f}' if t < 0.9995 else f'1 − {1 - t:.1e}'
+
 class ThresholdExplorer:
     "A threshold slider and prevalence selector over one `ValidationPass`: readout, PR curve with a moving marker, gallery"
     def __init__(self, vp: ValidationPass, ratios=('1:200', '1:500', '1:1000'), target_precision: float = TARGET_PRECISION,
@@ -299,9 +314,10 @@ class ThresholdExplorer:
         self.vp, self.ratios, self.target_precision, self.table, self.n_tiles = vp, list(ratios), target_precision, table, n_tiles
         grid = vp.calibrated(vp.thresholds)
         start = grid[vp.index(0.5 if threshold is None else threshold)]
-        self.slider = W.SelectionSlider(options=[(f'{t:.3f}', float(t)) for t in grid], value=float(start),
+        self.slider = W.SelectionSlider(options=[(_label(t), float(t)) for t in grid], value=float(start),
                                         description='threshold', continuous_update=False, layout=W.Layout(width='420px'))
-        self.ratio = W.Dropdown(options=self.ratios, value=self.ratios[0], description='tiles pos:neg')
+        self.ratio = W.Dropdown(options=self.ratios, value=self.ratios[0], description='tiles pos:neg',
+                                style={'description_width': 'initial'})
         self.html, self.plot_out, self.gallery_out = W.HTML(), W.Output(), W.Output()
         self._shown = False
         self.slider.observe(self._refresh, 'value'); self.ratio.observe(self._refresh, 'value')
@@ -366,24 +382,42 @@ def pixel_size_m(index: pd.DataFrame) -> float:
     "Side of a pixel (in the tiles' CRS units, metres) from a tile index's bounds and sizes"
     return float(np.median((index.maxx - index.minx) / index.width))
 
-def calibrate_run(source: str | Path, tracking: str | None = None, device=None, progress: bool = False) -> dict:
-    "Calibrate a finished run on its whole validation split: T, thresholds at the config's ratios, figures, saved beside the run and logged to MLflow"
-    from rts_seg.learner import load_trained, rts_learner      # the training stack: imported when calibrating
-    from rts_seg.data import rts_dataloaders
+DATA_LOCATIONS = ('images', 'labels', 'aux', 'tiles', 'num_workers')   # what `open_run(config=…)` takes from the config
+
+def open_run(source: str | Path, tracking: str | None = None, config=None) -> dict:
+    "A finished run's config, best model, folder, MLflow run id and client; `config` (file or loaded) says where its data and store are now"
+    from rts_seg.core import load_config, read_yaml
+    from rts_seg.learner import load_trained                   # the training stack: imported when a run is opened
     from rts_seg.callbacks import check_tracking, tracking_uri
-    from fastai.torch_core import default_device
+    now = None if config is None else config if isinstance(config, dict) else load_config(config)
+    given = {} if config is None else config if isinstance(config, dict) else read_yaml(Path(config).read_text()) or {}
+    tracking = tracking or (now.mlflow.tracking_uri if now is not None else None)
     cfg, model = load_trained(source, tracking)
+    if now is not None:
+        cfg.data.update({k: now.data[k] for k in DATA_LOCATIONS if k in (given.get('data') or {})})
+        cfg.mlflow.update({k: now.mlflow[k] for k in (given.get('mlflow') or {})})
+        if 'output_dir' in given: cfg.output_dir = now.output_dir
     is_folder = Path(source).is_dir()
     folder = Path(source) if is_folder else Path(cfg.output_dir)/cfg.run_name
-    run_id = json.loads((folder/'state.json').read_text()).get('run_id') if is_folder and (folder/'state.json').exists() else (None if is_folder else str(source))
-    client = check_tracking(tracking or tracking_uri(cfg)) if run_id else None   # fail fast, before the passes
+    state = folder/'state.json'
+    run_id = (json.loads(state.read_text()).get('run_id') if state.exists() else None) if is_folder else str(source)
+    client = check_tracking(tracking or tracking_uri(cfg)) if run_id else None   # fail fast, before any data work
+    return dict(cfg=cfg, model=model, folder=folder, run_id=run_id, client=client)
+
+def calibrate_run(source: str | Path, tracking: str | None = None, device=None, progress: bool = False, config=None) -> dict:
+    "Calibrate a finished run in one pass over its whole validation split: T, thresholds at the config's ratios, figures, saved beside the run and logged to MLflow"
+    from rts_seg.learner import rts_learner
+    from rts_seg.data import rts_dataloaders
+    from fastai.torch_core import default_device
+    run = open_run(source, tracking, config)
+    cfg, folder, run_id, client = run['cfg'], run['folder'], run['run_id'], run['client']
     device = torch.device(device or default_device())
     dls = rts_dataloaders(cfg, device=device)
     if 'val' not in dls.whole: raise InputError(f"{cfg.data.tiles}: no validation tiles to calibrate on")
-    learn, dl = rts_learner(dls, cfg, model.to(device)), dls.whole['val']
-    T, hist = fit_temperature_learner(learn, dl, progress=progress)
-    vp = validation_pass_learner(learn, dl, split='val', temperature=T, progress=progress,
+    learn, dl = rts_learner(dls, cfg, run['model'].to(device)), dls.whole['val']
+    vp = validation_pass_learner(learn, dl, split='val', progress=progress,
                                  min_area=min_area_px(cfg.min_area_m2, pixel_size_m(dls.index)))
+    T, hist = vp.temperature, vp.logit_hist
     table = select_thresholds(vp, list(cfg.val_realistic_ratios), cfg.target_precision)
     sens = sensitivity(vp, table)
     out = folder/'calibration'
