@@ -143,15 +143,26 @@ def predict(
     overwrite: bool = False,  # predict scenes again although their outputs exist
     scheduler: str = None,  # 'local' or tcp://HOST:PORT: map the scenes over a Dask cluster
     tracking: str = None,  # MLflow tracking URI, for a run id
+    precision: str = None,  # auto, bf16, fp16 or none (default: the run's mixed_precision)
+    compile: bool = False,  # torch.compile the model for inference (default: the run's `compile`)
+    scales: str = '1',  # comma-separated scales, e.g. 1,0.5: the scene also predicted at half resolution, merged
+    susceptibility: str = None,  # two-stage: a susceptibility raster (any grid, any CRS); windows below the cutoff are skipped
+    susceptibility_cutoff: float = 0.5,  # two-stage: windows whose highest susceptibility is below this are skipped
+    erode_nodata: int = 0,  # no detections within this many pixels of nodata or the scene edge
 ):
     "Predict scenes with a trained run: probability map, mask and RTS polygons per scene, merged polygons, report.json"
     if run is None: raise CliError("--run RUN is required: a run folder (output_dir/run_name) or an MLflow run id")
     if not scenes: raise CliError("no scenes given: name GeoTIFFs or folders after the options")
+    try: scale_list = tuple(float(s) for s in scales.split(','))
+    except ValueError: raise CliError(f"--scales {scales!r}: expected comma-separated numbers such as 1,0.5") from None
     from rts_seg.inference import predict_scenes
     rep = predict_scenes(run, list(scenes), out, ratio=ratio, threshold=threshold, tracking=tracking, aux_dir=aux_dir,
-                         overwrite=overwrite, scheduler=scheduler)
+                         overwrite=overwrite, scheduler=scheduler, precision=precision, compile=True if compile else None,
+                         scales=scale_list, susceptibility=susceptibility, susceptibility_cutoff=susceptibility_cutoff,
+                         erode_nodata_px=erode_nodata)
     status = [e['status'] for e in rep['scenes'].values()]
-    print(f"{status.count('ok')} scene(s) predicted, {status.count('skipped')} already done, {status.count('failed')} failed "
+    stale = f", {status.count('stale')} stale (made with other settings: --overwrite redoes them)" if 'stale' in status else ''
+    print(f"{status.count('ok')} scene(s) predicted, {status.count('skipped')} already done{stale}, {status.count('failed')} failed "
           f"(reasons in {out}/report.json); {rep['polygons']['merged']} RTS polygons in {out}/rts_all.gpkg")
 
 # %% ../nbs/90_cli.ipynb #d08d6fb2

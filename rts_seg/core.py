@@ -14,9 +14,10 @@ import numpy as np, yaml
 from fastcore.basics import AttrDict
 
 # %% auto #0
-__all__ = ['CONFIG_DEFAULTS', 'CONFIG_TYPES', 'CONFIG_CHOICES', 'CONFIG_RANGES', 'CONFIG_LENGTHS', 'RATIO_KEYS', 'GuideLoader',
-           'read_yaml', 'parse_ratio', 'ratio_name', 'InputError', 'ConfigError', 'in_range', 'validate_config',
-           'check_config', 'parse_overrides', 'load_config', 'repo_root', 'default_tracking_uri', 'rng']
+__all__ = ['CONFIG_DEFAULTS', 'CONFIG_TYPES', 'CONFIG_CHOICES', 'CONFIG_RANGES', 'CONFIG_LENGTHS', 'RATIO_KEYS', 'DRIVE',
+           'GuideLoader', 'read_yaml', 'parse_ratio', 'ratio_name', 'InputError', 'ConfigError', 'in_range',
+           'validate_config', 'check_config', 'parse_overrides', 'load_config', 'repo_root', 'default_tracking_uri',
+           'data_root', 'runtime', 'rng']
 
 # %% ../nbs/00_core.ipynb #f2288a77
 class GuideLoader(yaml.SafeLoader):
@@ -303,6 +304,23 @@ def repo_root() -> Path | None:
 def default_tracking_uri() -> str:
     "The MLflow store when the config names none: MLFLOW_TRACKING_URI, else a SQLite store ./mlflow.db"
     return os.environ.get('MLFLOW_TRACKING_URI') or f"sqlite:///{Path('mlflow.db').absolute()}"
+
+# %% ../nbs/00_core.ipynb #66fde5e3
+DRIVE = '/content/drive/MyDrive'   # where Colab mounts Google Drive
+
+def data_root(default: str | Path = 'data') -> Path:
+    "Where notebooks keep data: $RTS_SEG_DATA, else MyDrive/rts_seg on a mounted Google Drive (Colab), else `default`"
+    if os.environ.get('RTS_SEG_DATA'): return Path(os.environ['RTS_SEG_DATA'])
+    return Path(DRIVE)/'rts_seg' if Path(DRIVE).is_dir() else Path(default)
+
+def runtime() -> dict:
+    "Where this runs: Colab or not, the device, the GPU's name and memory, bf16 support, and `data_root()`"
+    import sys, torch
+    res = dict(colab='google.colab' in sys.modules, device='cpu', gpu=None, gpu_memory_gib=None, bf16=False, data_root=str(data_root()))
+    if torch.cuda.is_available():
+        p = torch.cuda.get_device_properties(0)
+        res.update(device='cuda', gpu=p.name, gpu_memory_gib=round(p.total_memory / 2**30, 1), bf16=torch.cuda.is_bf16_supported())
+    return res
 
 # %% ../nbs/00_core.ipynb #bb194935
 def rng(seed: int | np.random.Generator | None) -> np.random.Generator:

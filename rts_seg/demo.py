@@ -50,7 +50,8 @@ def run_demo(out: str | Path = 'rts_demo', device=None, quiet: bool = True, **ov
     if not (held/'images').exists():
         write_synthetic(held, scenes=1, size=cfg.synth.size, seed=cfg.synth.seed + 1000, rts_per_km2=cfg.synth.rts_per_km2,
                         confusers_per_km2=cfg.synth.confusers_per_km2)
-    pred = predict_scenes(folder, sorted((held/'images').glob('*.tif')), out/'predictions', device=device, progress=not quiet)
+    pred = predict_scenes(folder, sorted((held/'images').glob('*.tif')), out/'predictions', device=device, progress=not quiet,
+                          aux_dir=held/'aux')   # the held-out scene's own aux rasters (the model may take aux bands)
     return dict(out=out, folder=folder, done_before=done, thresholds=pd.read_csv(folder/'calibration/thresholds.csv'),
                 metrics=json.loads((folder/'test_report/metrics.json').read_text()), predictions=pred, config=cfg)
 

@@ -6,34 +6,39 @@ Docs: https://rts-seg.github.io/rts_seg/inference.html.md"""
 
 # %% ../nbs/14_inference.ipynb #30cd3a48
 from __future__ import annotations
-import hashlib, json, math, os, time, uuid
+import hashlib, inspect, json, math, numbers, os, time, uuid
 from pathlib import Path
 from typing import Callable, Iterator, Literal
 import numpy as np, pandas as pd, geopandas as gpd, rasterio, rasterio.shutil, shapely, torch, torch.nn as nn
 from contextlib import ExitStack, nullcontext
+from types import SimpleNamespace
 from pyproj import Proj
 from rasterio.enums import Resampling
 from rasterio.features import shapes
 from rasterio.transform import Affine
-from rasterio.warp import reproject
+from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 from scipy import ndimage
 from shapely import affinity
-from .core import InputError, parse_ratio, default_tracking_uri
+from .core import InputError, parse_ratio, default_tracking_uri, CONFIG_CHOICES
 from .scenes import SceneError, open_scene, check_aux
 from .calibrate import TEMPERATURE_FILE, apply_temperature, load_temperature, temperature_path
 from .evaluate import operating_threshold
 import pyogrio, tempfile
 from fastprogress.fastprogress import progress_bar
+from fastcore.meta import delegates
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from .synthetic import ARTS_FIELDS
 
 # %% auto #0
-__all__ = ['TTA_TRANSFORMS', 'RGB', 'PROB_NODATA', 'MASK_NODATA', 'MERGE_CRS', 'ALL_POLYGONS', 'REPORT', 'axis_offsets',
-           'window_grid', 'blend_weights', 'inference_device', 'WindowPredictor', 'predict_rows', 'predict_array',
-           'band_stats', 'SceneRows', 'encode_probability', 'decode_probability', 'PolygonCollector', 'model_hash',
-           'rts_polygons', 'scene_outputs', 'predict_scene', 'scene_probabilities', 'operating_point',
+__all__ = ['TTA_TRANSFORMS', 'RGB', 'PROB_NODATA', 'MASK_NODATA', 'MAP_SETTINGS', 'SETTINGS_TAG', 'MERGE_CRS', 'ALL_POLYGONS',
+           'REPORT', 'PREDICT_SETTINGS', 'axis_offsets', 'window_grid', 'blend_weights', 'inference_device',
+           'inference_precision', 'WindowPredictor', 'predict_rows', 'scale_factors', 'block_reduce', 'coarse_rows',
+           'merge_scales', 'erode_rows', 'blended_rows', 'predict_array', 'band_stats', 'check_susceptibility',
+           'susceptibility_coverage', 'SceneRows', 'encode_probability', 'decode_probability', 'PolygonCollector',
+           'model_hash', 'rts_polygons', 'model_in_channels', 'check_model_input', 'scene_outputs', 'scene_predictor',
+           'predict_scene', 'map_settings', 'stored_settings', 'scene_probabilities', 'operating_point',
            'run_calibration', 'run_settings', 'scene_aux', 'scene_task', 'merge_scene_polygons', 'write_layer',
            'dask_client', 'scene_files', 'predict_scenes']
 
@@ -70,10 +75,23 @@ def inference_device(device=None) -> torch.device:
     "`device`, or the GPU if there is one, else the CPU"
     return torch.device(device) if device is not None else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
+def _check_choice(name: str, value, key: str):
+    "`InputError` unless `value` is one of the config's choices for `key`"
+    if value not in CONFIG_CHOICES[key]: raise InputError(f"{name} must be one of {list(CONFIG_CHOICES[key])} (the config's {key}), found {value!r}")
+
+def inference_precision(mixed_precision: str = 'auto', device=None) -> str:
+    "Autocast mode (bf16, fp16 or none) of a prediction on `device` for a run's `mixed_precision`: training's `precision_mode`, but fp16 is float32 off the GPU"
+    _check_choice('precision', mixed_precision, 'mixed_precision')
+    device = inference_device(device)
+    if device.type != 'cuda' and mixed_precision == 'fp16': return 'none'   # training refuses fp16 off the GPU; a prediction need not
+    from rts_seg.learner import precision_mode   # imported here: the learner brings fastai and MLflow
+    return precision_mode(SimpleNamespace(mixed_precision=mixed_precision, config_path=None), device)
+
 class WindowPredictor:
-    "Calibrated probabilities (N×S×S float32) of `model` on batches of normalised windows (N×C×S×S)"
+    "Calibrated probabilities (N×S×S float32) of `model` on batches of normalised windows (N×C×S×S), under the run's precision"
     def __init__(self, model: nn.Module, temperature: float | str | Path = 1., tta: Literal['none', 'flips', 'dihedral'] | bool = 'none',
-                 device=None, precision: Literal['auto', 'bf16', 'fp32'] = 'auto'):
+                 device=None, precision: Literal['auto', 'bf16', 'fp16', 'none'] = 'auto', channels_last: bool = True,
+                 compile: bool = False, compile_mode: str = 'default', batch_size: int | None = None):
         self.device = inference_device(device)
         if isinstance(temperature, (str, Path)): temperature = load_temperature(temperature)  # a run folder or temperature.json
         apply_temperature(1., temperature)  # raises unless 0 < T < inf
@@ -81,24 +99,31 @@ class WindowPredictor:
         tta = {True: 'dihedral', False: 'none'}.get(tta, tta)
         if tta not in TTA_TRANSFORMS: raise ValueError(f"tta must be one of {list(TTA_TRANSFORMS)} (or a bool), found {tta!r}")
         self.transforms = TTA_TRANSFORMS[tta]
-        on_gpu = self.device.type == 'cuda'
-        if precision == 'auto': precision = 'bf16' if on_gpu else 'fp32'
-        self.dtype = {'bf16': torch.bfloat16, 'fp32': None}[precision]
-        self.channels_last = on_gpu
+        _check_choice('compile_mode', compile_mode, 'compile_mode')
+        self.mode = inference_precision(precision, self.device)
+        self.dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'none': None}[self.mode]
+        self.channels_last = bool(channels_last) and self.device.type == 'cuda'
         self.model = model.to(self.device).eval()
         if self.channels_last: self.model = self.model.to(memory_format=torch.channels_last)
+        if compile and getattr(self.model, '_compiled_call_impl', None) is None:   # compiled once, however many scenes
+            self.model.compile(mode=None if compile_mode == 'default' else compile_mode)
+        self.compiled = getattr(self.model, '_compiled_call_impl', None) is not None
+        self.batch_size = batch_size
+        self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        n = len(x)
+        if self.compiled and self.batch_size and n < self.batch_size:   # one input shape: one graph (one CUDA graph), however the batches fall
+            x = np.concatenate([x, np.zeros((self.batch_size - n, *x.shape[1:]), np.float32)])
         xb = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device, non_blocking=True)
-        if self.channels_last: xb = xb.contiguous(memory_format=torch.channels_last)
         amp = torch.autocast(self.device.type, dtype=self.dtype) if self.dtype is not None else nullcontext()
         prob = 0.
         with torch.inference_mode(), amp:
-            for k, flip in self.transforms:
-                logits = self.model(_forward(xb, k, flip)).float()
+            for k, flip in self.transforms:   # rot90 gives transposed strides: every input laid out alike, or a compiled model recompiles
+                logits = self.model(_forward(xb, k, flip).contiguous(memory_format=self.memory_format)).float()
                 if logits.ndim == 4: logits = logits[:, 0]
                 prob = prob + torch.sigmoid(apply_temperature(_inverse(logits, k, flip), self.temperature))
-        return (prob / len(self.transforms)).cpu().numpy()
+        return (prob[:n] / len(self.transforms)).cpu().numpy()
 
 # %% ../nbs/14_inference.ipynb #7729e485
 def _pad_to(a: np.ndarray, h: int, w: int, mode: str = 'reflect') -> np.ndarray:
@@ -109,25 +134,25 @@ def _pad_to(a: np.ndarray, h: int, w: int, mode: str = 'reflect') -> np.ndarray:
     return np.pad(a, [(0, 0)] * (a.ndim - 2) + [(0, ph), (0, pw)], mode=mode)
 
 def predict_rows(predict: Callable[[np.ndarray], np.ndarray], read_rows: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
-                 height: int, width: int, size: int = 512, overlap: int = 128, batch_size: int = 8,
-                 counts: dict | None = None) -> Iterator[tuple[int, np.ndarray]]:
-    "Yield (first row, float32 probabilities of the rows now final, NaN where invalid) of a blended windowed prediction"
+                 height: int, width: int, size: int = 512, overlap: int = 128, batch_size: int = 8, counts: dict | None = None,
+                 keep: Callable[[int, int], np.ndarray] | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    "Yield (first row, float32 probabilities of the rows now final (NaN: invalid or not predicted), their valid mask) of a blended windowed prediction"
     weights = blend_weights(size, overlap)
     rows, cols = axis_offsets(height, size, overlap), axis_offsets(width, size, overlap)
     bh = min(size, height)
     acc, wsum = np.zeros((bh, width), np.float32), np.zeros((bh, width), np.float32)
     valid_buf = np.zeros((bh, width), bool)
     counts = {} if counts is None else counts
-    for k in ('windows', 'windows_skipped', 'max_rows_read'): counts.setdefault(k, 0)
+    for k in ('windows', 'windows_skipped', 'windows_low_susceptibility', 'max_rows_read'): counts.setdefault(k, 0)
     def final(n):
         with np.errstate(invalid='ignore', divide='ignore'): p = acc[:n] / wsum[:n]
         p[~valid_buf[:n] | (wsum[:n] == 0)] = np.nan
-        return p
+        return p, valid_buf[:n].copy()
     base = 0
     for r in rows:
         if r > base:
             n = r - base
-            yield base, final(n)
+            yield base, *final(n)
             for a in (acc, wsum, valid_buf): a[:-n] = a[n:].copy(); a[-n:] = 0
             base = r
         x, valid = read_rows(r, r + bh)
@@ -135,7 +160,12 @@ def predict_rows(predict: Callable[[np.ndarray], np.ndarray], read_rows: Callabl
         valid_buf[:] = valid
         xp, vp = _pad_to(x, size, size), _pad_to(valid, size, size, 'constant')
         todo = [c for c in cols if vp[:, c:c + size].any()]
+        n_valid = len(todo)
+        if keep is not None and todo:
+            kp = _pad_to(keep(r, r + bh), size, size, 'constant')
+            todo = [c for c in todo if kp[:, c:c + size].any()]
         counts['windows'] += len(cols); counts['windows_skipped'] += len(cols) - len(todo)
+        counts['windows_low_susceptibility'] += n_valid - len(todo)
         for i in range(0, len(todo), batch_size):
             cs = todo[i:i + batch_size]
             prob = predict(np.stack([xp[:, :, c:c + size] for c in cs]))
@@ -143,15 +173,110 @@ def predict_rows(predict: Callable[[np.ndarray], np.ndarray], read_rows: Callabl
                 w = min(size, width - c)
                 acc[:, c:c + w] += weights[:bh, :w] * p[:bh, :w]
                 wsum[:, c:c + w] += weights[:bh, :w]
-    yield base, final(bh)
+    yield base, *final(bh)
+
+# %% ../nbs/14_inference.ipynb #905111b8
+def scale_factors(scales) -> list[int]:
+    "The downsampling factors k of `scales` (each 1/k for a whole k, 1.0 among them), ascending: (1.0, 0.5) -> [1, 2]"
+    ks = []
+    for s in scales:
+        s = float(s)
+        k = round(1 / s) if 0 < s <= 1 else 0
+        if k < 1 or abs(k * s - 1) > 0.01: raise InputError(f"scales must be 1/k for a whole k (1, 0.5, 0.25, ...), found {s:g}")
+        ks.append(k)
+    if ks.count(1) != 1 or len(set(ks)) != len(ks): raise InputError(f"scales must hold 1.0 (the map's own grid) once and no scale twice, found {list(scales)}")
+    return sorted(ks)
+
+def block_reduce(a: np.ndarray, k: int, how: Literal['sum', 'any'] = 'sum') -> np.ndarray:
+    "Sum (or any) of `a` (…×H×W) over its k×k blocks: …×⌈H/k⌉×⌈W/k⌉, the blocks at the bottom and right edges partial"
+    h, w = a.shape[-2:]
+    a = _pad_to(a, -(-h // k) * k, -(-w // k) * k, 'constant')
+    b = a.reshape(*a.shape[:-2], a.shape[-2] // k, k, a.shape[-1] // k, k)
+    return b.any((-3, -1)) if how == 'any' else b.sum((-3, -1))
+
+def coarse_rows(read_rows: Callable, keep: Callable | None, k: int, height: int, chunk: int = 512) -> tuple[Callable, Callable | None]:
+    "`read_rows` and `keep` on the grid k× coarser: block means over valid pixels (valid where any is), kept where any is; at most `chunk` scene rows read at once"
+    step = max(chunk // k, 1) * k
+    def spans(r0, r1):
+        stop = min(k * r1, height)
+        return [(a, min(a + step, stop)) for a in range(k * r0, stop, step)]
+    def read(r0, r1):
+        sums, counts = [], []
+        for a, b in spans(r0, r1):
+            x, v = read_rows(a, b)
+            sums.append(block_reduce(x * v, k)); counts.append(block_reduce(v, k))
+        s, n = np.concatenate(sums, -2), np.concatenate(counts, -2)
+        return (s / np.maximum(n, 1)).astype(np.float32), n > 0
+    def read_keep(r0, r1): return np.concatenate([block_reduce(keep(a, b), k, 'any') for a, b in spans(r0, r1)], -2)
+    return read, (None if keep is None else read_keep)
+
+def merge_scales(fine: Iterator, coarse: dict[int, Iterator], width: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    "`predict_rows` bands of the full-scale map, each averaged with the coarse maps (factor k: bands of the k× coarser grid) brought back by nearest neighbour"
+    held = {k: (0, np.zeros((0, -(-width // k)), np.float32)) for k in coarse}   # per scale: first coarse row held, the rows
+    for r, p, valid in fine:
+        n = len(p)
+        total, count = np.nan_to_num(p, nan=0.), (~np.isnan(p)).astype(np.float32)
+        for k, bands in coarse.items():
+            c0, rows = held[k]
+            need = (r + n - 1) // k + 1                  # coarse rows up to this band's last row
+            while c0 + len(rows) < need: rows = np.concatenate([rows, next(bands)[1]])
+            lo = r // k
+            up = np.repeat(np.repeat(rows[lo - c0:need - c0], k, 0), k, 1)[r - lo * k:r - lo * k + n, :width]
+            total += np.nan_to_num(up, nan=0.); count += ~np.isnan(up)
+            drop = (r + n) // k - c0                     # coarse rows no later band needs
+            held[k] = (c0 + drop, rows[drop:])
+        with np.errstate(invalid='ignore', divide='ignore'): merged = (total / count).astype(np.float32)
+        merged[np.isnan(p)] = np.nan
+        yield r, merged, valid
+
+# %% ../nbs/14_inference.ipynb #f6040826
+def erode_rows(bands: Iterator, n: int, height: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    "`bands` of (first row, probabilities, valid) with the probabilities NaN within `n` px (a (2n+1)² square) of an invalid pixel or the scene edge"
+    if n <= 0: yield from bands; return
+    b0, done, probs, valid = 0, 0, None, None          # rows held from b0; rows yielded up to done
+    for r, p, v in bands:
+        probs = p if probs is None else np.concatenate([probs, p])
+        valid = v if valid is None else np.concatenate([valid, v])
+        end = r + len(p)
+        upto = end if end >= height else end - n       # rows whose whole (2n+1)² neighbourhood has been read
+        if upto <= done: continue
+        inner = ndimage.minimum_filter(valid, size=2 * n + 1, mode='constant', cval=False)[done - b0:upto - b0]  # binary erosion as a separable running minimum
+        out = probs[done - b0:upto - b0].copy(); out[~inner] = np.nan
+        yield done, out, valid[done - b0:upto - b0]
+        done = upto
+        cut = max(done - n, 0) - b0                    # keep n rows above the next band's first
+        probs, valid, b0 = probs[cut:], valid[cut:], b0 + cut
+
+# %% ../nbs/14_inference.ipynb #6f070883
+def _check_erode(n):
+    "`InputError` unless `n` is a whole number >= 0 (not a bool, NaN, None or a string)"
+    ok = isinstance(n, numbers.Real) and not isinstance(n, (bool, np.bool_)) and math.isfinite(n) and int(n) == n and n >= 0
+    if not ok: raise InputError(f"erode_nodata_px must be a whole number >= 0, found {n!r}")
+
+def blended_rows(predict: Callable[[np.ndarray], np.ndarray], read_rows: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
+                 height: int, width: int, size: int = 512, overlap: int = 128, batch_size: int = 8, counts: dict | None = None,
+                 keep: Callable[[int, int], np.ndarray] | None = None, scales=(1.,), erode_nodata_px: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+    "(first row, final float32 probabilities, NaN = nodata) of the map: windows at each of `scales` merged by the mean, masked `erode_nodata_px` px from nodata"
+    ks = scale_factors(scales)
+    _check_erode(erode_nodata_px)
+    counts = {} if counts is None else counts
+    coarse = {}
+    for k in ks[1:]:
+        read_k, keep_k = coarse_rows(read_rows, keep, k, height, size)
+        coarse[k] = predict_rows(predict, read_k, -(-height // k), -(-width // k), size, overlap, batch_size, counts, keep_k)
+    bands = merge_scales(predict_rows(predict, read_rows, height, width, size, overlap, batch_size, counts, keep), coarse, width)
+    return ((r, p) for r, p, _ in erode_rows(bands, int(erode_nodata_px), height))
 
 def predict_array(model: nn.Module, x: np.ndarray, valid: np.ndarray | None = None, size: int = 512, overlap: int = 128,
-                  batch_size: int = 8, temperature: float = 1., tta='none', device=None) -> np.ndarray:
-    "Blended windowed probabilities (H×W float32, NaN where not `valid`) of `model` on an in-memory normalised input `x` (C×H×W)"
+                  batch_size: int = 8, temperature: float = 1., tta='none', device=None, scales=(1.,), erode_nodata_px: int = 0,
+                  keep: np.ndarray | None = None, precision: Literal['auto', 'bf16', 'fp16', 'none'] = 'auto',
+                  channels_last: bool = True) -> np.ndarray:
+    "Blended windowed probabilities (H×W float32, NaN = nodata) of `model` on an in-memory normalised input `x` (C×H×W, 0 where not `valid`)"
     valid = np.ones(x.shape[-2:], bool) if valid is None else np.asarray(valid, bool)
     out = np.full(x.shape[-2:], np.nan, np.float32)
-    predict = WindowPredictor(model, temperature, tta, device)
-    for r, p in predict_rows(predict, lambda r0, r1: (x[:, r0:r1], valid[r0:r1]), *x.shape[-2:], size, overlap, batch_size):
+    predict = WindowPredictor(model, temperature, tta, device, precision, channels_last, batch_size=batch_size)
+    for r, p in blended_rows(predict, lambda r0, r1: (x[:, r0:r1], valid[r0:r1]), *x.shape[-2:], size, overlap, batch_size,
+                             keep=None if keep is None else (lambda r0, r1: keep[r0:r1]), scales=scales, erode_nodata_px=erode_nodata_px):
         out[r:r + len(p)] = p
     return out
 
@@ -171,28 +296,62 @@ def band_stats(stats: dict | str | Path, bands) -> tuple[np.ndarray, np.ndarray]
     pick = lambda k: np.asarray(stats[k], np.float32)[idx][:, None, None]
     return pick('mean'), pick('std')
 
+def _check_cutoff(cutoff):
+    try: ok = bool(np.isfinite(float(cutoff)))
+    except (TypeError, ValueError): ok = False
+    if not ok: raise InputError(f"susceptibility_cutoff must be a finite number, found {cutoff!r}")
+
+def check_susceptibility(path: str | Path) -> Path:
+    "`path`, checked to be a readable raster with a CRS (a susceptibility map, any grid): `SceneError` otherwise"
+    path = Path(path)
+    try:
+        with rasterio.open(path) as ds:
+            if ds.crs is None: raise SceneError(path, "the susceptibility raster has no CRS")
+    except rasterio.RasterioIOError as e: raise SceneError(path, f"unreadable susceptibility raster ({e})") from None
+    return path
+
+def susceptibility_coverage(path: str | Path, info) -> float:
+    "Fraction of the extent of scene `info` (an `open_scene` record) inside the susceptibility raster's extent, both in the raster's CRS; `InputError` naming both if 0"
+    with rasterio.open(path) as ds: crs, raster = ds.crs, shapely.box(*ds.bounds)
+    scene = shapely.box(*transform_bounds(info.crs, crs, *info.bounds))
+    frac = scene.intersection(raster).area / scene.area if scene.area > 0 else 0.
+    if not frac > 0:
+        r4 = lambda g: tuple(round(v, 4) for v in g.bounds)
+        raise InputError(f"{path}: the susceptibility raster (bounds {r4(raster)} in {crs}) does not overlap the scene {info.path} "
+                         f"(bounds {r4(scene)} in {crs}): wrong extent or CRS? It would switch the two-stage gate off")
+    return round(float(frac), 4)
+
 class SceneRows:
     "Rows of a scene as the model sees them: RGB (+ aux bands on the image grid), normalised with train `stats`, invalid pixels 0"
-    def __init__(self, scene_path: str | Path, stats: dict | str | Path, bands=RGB, aux_path: str | Path | None = None):
+    def __init__(self, scene_path: str | Path, stats: dict | str | Path, bands=RGB, aux_path: str | Path | None = None,
+                 susceptibility: str | Path | None = None):
         self.info = open_scene(scene_path)
         if not self.info.crs.is_projected: raise SceneError(scene_path, f"expected a projected CRS (metres), found {self.info.crs}")
+        with rasterio.open(self.info.path) as ds: dtype = ds.dtypes[0]   # checked here, before anything is written
+        if dtype != 'uint8': raise SceneError(scene_path, f"expected 8-bit RGB (uint8), found {dtype}: rescale to 0-255 first")
         self.bands, self.aux_names = list(bands), list(bands)[3:]
         self.mean, self.std = band_stats(stats, bands)
-        if self.aux_names and aux_path is None: raise SceneError(scene_path, f"the model needs aux bands {self.aux_names}: pass aux_path")
-        self.aux_path = None if not self.aux_names else Path(aux_path)
-        if self.aux_path is not None: check_aux(self.aux_path, self.aux_names)
+        self.aux_path = None if not self.aux_names or aux_path is None else Path(aux_path)
+        names = check_aux(self.aux_path) if self.aux_path is not None else []
+        lacking = [b for b in self.aux_names if b not in names]
+        if lacking:
+            have = [*RGB, *(b for b in self.aux_names if b in names)]
+            why = f"no aux raster for {', '.join(lacking)}: pass aux_path" if self.aux_path is None else f"aux raster {self.aux_path} lacks {', '.join(lacking)}"
+            raise SceneError(scene_path, f"the model takes {len(self.bands)} input bands but the scene gives {len(have)} ({', '.join(have)}; {why})"
+                                         + (f"; the aux raster has {names}" if names else ''))
+        self.susceptibility = None if susceptibility is None else check_susceptibility(susceptibility)
+        self.susceptibility_coverage = None if susceptibility is None else susceptibility_coverage(self.susceptibility, self.info)
         self._stack = None
 
     def __enter__(self):
         self._stack = ExitStack()
         self.ds = self._stack.enter_context(rasterio.open(self.info.path))
-        if self.ds.dtypes[0] != 'uint8':
-            self.close(); raise SceneError(self.info.path, f"expected 8-bit RGB (uint8), found {self.ds.dtypes[0]}: rescale to 0-255 first")
-        self.aux = None
+        self.aux = self.susc = None
         if self.aux_path is not None:
             self.aux = self._stack.enter_context(rasterio.open(self.aux_path))
             names = [d or f'band{i + 1}' for i, d in enumerate(self.aux.descriptions)]
             self.aux_idx = [names.index(b) + 1 for b in self.aux_names]
+        if self.susceptibility is not None: self.susc = self._stack.enter_context(rasterio.open(self.susceptibility))
         return self
 
     def close(self):
@@ -211,16 +370,31 @@ class SceneRows:
         except rasterio.RasterioIOError as e: raise SceneError(self.info.path, f"unreadable or corrupted GeoTIFF at rows {r0}-{r1} ({e})") from None
         x = rgb.astype(np.float32)
         if self.aux is not None:
-            aux = np.full((len(self.aux_idx), r1 - r0, self.shape[1]), np.nan, np.float32)
-            nodata = self.aux.nodata if self.aux.nodata is not None else np.nan
-            for j, i in enumerate(self.aux_idx):
-                reproject(rasterio.band(self.aux, i), aux[j], src_nodata=nodata, dst_nodata=np.nan, dst_crs=self.info.crs,
-                          dst_transform=self.info.transform * Affine.translation(0, r0), resampling=Resampling.bilinear)
+            aux = np.stack([self._warp(self.aux, i, r0, r1) for i in self.aux_idx])
             valid &= ~np.isnan(aux).any(0)
             x = np.concatenate([x, aux])
         x = (x - self.mean) / self.std
         x[:, ~valid] = 0.
         return x, valid
+
+    def _warp(self, ds, band: int, r0: int, r1: int) -> np.ndarray:
+        "Band `band` of the open raster `ds` resampled bilinearly onto rows `r0:r1` of the scene grid (h×W float32, NaN = no data)"
+        out = np.full((r1 - r0, self.shape[1]), np.nan, np.float32)
+        nodata = ds.nodata if ds.nodata is not None else (np.nan if np.dtype(ds.dtypes[band - 1]).kind == 'f' else None)
+        reproject(rasterio.band(ds, band), out, src_nodata=nodata, dst_nodata=np.nan, dst_crs=self.info.crs,
+                  dst_transform=self.info.transform * Affine.translation(0, r0), resampling=Resampling.bilinear)
+        return out
+
+    def read_susceptibility(self, r0: int, r1: int) -> np.ndarray:
+        "The susceptibility raster's first band on rows `r0:r1` of the scene grid (h×W float32, NaN where it has no data)"
+        if self.susc is None: raise ValueError("no susceptibility raster: pass susceptibility= to SceneRows")
+        return self._warp(self.susc, 1, r0, r1)
+
+    def keep(self, cutoff: float = 0.5) -> Callable[[int, int], np.ndarray] | None:
+        "The two-stage gate for `predict_rows`: rows r0:r1 -> pixels whose susceptibility is not below `cutoff` (unknown counts as high); None without a raster"
+        _check_cutoff(cutoff)
+        if self.susceptibility is None: return None
+        return lambda r0, r1: ~(self.read_susceptibility(r0, r1) < cutoff)
 
 # %% ../nbs/14_inference.ipynb #9ed7b20d
 PROB_NODATA = MASK_NODATA = 255
@@ -325,6 +499,23 @@ def rts_polygons(pieces: pd.DataFrame, transform: Affine, crs, scene_id: str, mo
     cols = ['pixels', 'area_m2', 'prob_mean', 'prob_max', 'scene_id', 'model_name', 'model_hash', 'threshold', 'temperature']
     return df[cols + list(ARTS_FIELDS) + ['geometry']]
 
+# %% ../nbs/14_inference.ipynb #1e9e6d08
+def model_in_channels(model: nn.Module) -> int | None:
+    "Input bands of `model`: a late-fusion model's RGB + aux, an smp encoder's, else its first convolution's (None without one)"
+    if hasattr(model, 'aux_encoder') and hasattr(model, 'n_rgb'): return int(model.n_rgb + model.aux_encoder._in_channels)
+    enc = getattr(model, 'encoder', None)
+    if enc is not None and hasattr(enc, '_in_channels'): return int(enc._in_channels)
+    conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    return None if conv is None else int(conv.in_channels)
+
+def check_model_input(model: nn.Module, bands, size: int, where: str = 'the model'):
+    "`InputError` unless `model` takes `bands` (RGB first, then aux bands) as its input channels and windows of `size` px"
+    n, bands = model_in_channels(model), list(bands)
+    if n is not None and n != len(bands):
+        raise InputError(f"{where}: the model takes {n} input bands, but {len(bands)} are asked for ({', '.join(bands)})")
+    stride = getattr(getattr(model, 'encoder', None), 'output_stride', 1) if getattr(model, 'requires_divisible_input_shape', True) else 1
+    if size % stride: raise InputError(f"{where}: windows of {size} px do not fit the model, whose encoder needs a multiple of {stride} px")
+
 # %% ../nbs/14_inference.ipynb #a9b506eb
 _COG = dict(driver='COG', BLOCKSIZE=512, COMPRESS='DEFLATE', BIGTIFF='IF_SAFER')
 
@@ -343,30 +534,54 @@ def _to_cog(src: Path, dst: Path, resampling: str, **opts):
     rasterio.shutil.copy(src, tmp, OVERVIEW_RESAMPLING=resampling, **_COG, **opts)
     _commit(tmp, dst)
 
+def scene_predictor(model: nn.Module, scene_path: str | Path, *, stats: dict | str | Path, bands=RGB, aux_path: str | Path | None = None,
+                    size: int = 512, overlap: int = 128, batch_size: int = 8, temperature: float | str | Path = 1.,
+                    tta: Literal['none', 'flips', 'dihedral'] | bool = 'none', device=None, precision: Literal['auto', 'bf16', 'fp16', 'none'] = 'auto',
+                    channels_last: bool = True, compile: bool = False, compile_mode: str = 'default',
+                    susceptibility: str | Path | None = None, susceptibility_cutoff: float = 0.5, scales=(1.,), erode_nodata_px: int = 0,
+                    counts: dict | None = None) -> tuple[SceneRows, WindowPredictor, Iterator[tuple[int, np.ndarray]]]:
+    "A scene checked and ready, nothing read yet: its `SceneRows`, the `WindowPredictor`, and the map's final rows (`blended_rows`, streamed once the rows are entered)"
+    check_model_input(model, bands, size, f"the model ({type(model).__name__}) and bands {list(bands)}")   # the caller's bands, before the scene is blamed
+    axis_offsets(1, size, overlap); scale_factors(scales); _check_erode(erode_nodata_px); _check_cutoff(susceptibility_cutoff)
+    rows = SceneRows(scene_path, stats, bands, aux_path, susceptibility)   # the scene, its aux and susceptibility rasters, from their headers
+    predictor = WindowPredictor(model, temperature, tta, device, precision, channels_last, compile, compile_mode, batch_size)  # moves, may compile the model
+    stream = blended_rows(predictor, rows.read_rows, *rows.shape, size, overlap, batch_size, counts, rows.keep(susceptibility_cutoff),
+                          scales, erode_nodata_px)
+    return rows, predictor, stream
+
 def predict_scene(model: nn.Module, scene_path: str | Path, out_dir: str | Path, *, stats: dict | str | Path, bands=RGB,
                   size: int = 512, overlap: int = 128, batch_size: int = 8, temperature: float | str | Path = 1.,
                   threshold: float = 0.5, min_area_m2: float = 300., device=None, tta: Literal['none', 'flips', 'dihedral'] | bool = 'none',
                   aux_path: str | Path | None = None, prob_dtype: Literal['uint8', 'float16'] = 'uint8',
-                  model_name: str | None = None, arts: dict | None = None, model_id: str | None = None) -> dict:
+                  model_name: str | None = None, arts: dict | None = None, model_id: str | None = None,
+                  precision: Literal['auto', 'bf16', 'fp16', 'none'] = 'auto', channels_last: bool = True, compile: bool = False,
+                  compile_mode: str = 'default', susceptibility: str | Path | None = None, susceptibility_cutoff: float = 0.5,
+                  scales=(1.,), erode_nodata_px: int = 0) -> dict:
     "Predict one scene in windows and write `<scene>_prob.tif`, `<scene>_mask.tif`, `<scene>_rts.gpkg` and `<scene>_rts.geojson` to `out_dir`"
     if prob_dtype not in ('uint8', 'float16'): raise ValueError(f"prob_dtype must be 'uint8' or 'float16', found {prob_dtype!r}")
-    t0 = time.perf_counter()
-    rows = SceneRows(scene_path, stats, bands, aux_path)
-    info, sid = rows.info, Path(scene_path).stem
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    t0, counts = time.perf_counter(), {}
+    rows, predictor, stream = scene_predictor(
+        model, scene_path, stats=stats, bands=bands, aux_path=aux_path, size=size, overlap=overlap, batch_size=batch_size,
+        temperature=temperature, tta=tta, device=device, precision=precision, channels_last=channels_last, compile=compile,
+        compile_mode=compile_mode, susceptibility=susceptibility, susceptibility_cutoff=susceptibility_cutoff, scales=scales,
+        erode_nodata_px=erode_nodata_px, counts=counts)
+    info, sid, model_id = rows.info, Path(scene_path).stem, model_id or model_hash(model)
+    settings = map_settings(dict(model_id=model_id, threshold=threshold, temperature=predictor.temperature, bands=bands, size=size, overlap=overlap,
+                                 tta=tta, precision=precision, scales=scales, erode_nodata_px=erode_nodata_px, susceptibility=susceptibility,
+                                 susceptibility_cutoff=susceptibility_cutoff, min_area_m2=min_area_m2, prob_dtype=prob_dtype))
+    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)   # everything checked: outputs from here on
     files = scene_outputs(out_dir, sid)
-    predictor = WindowPredictor(model, temperature, tta, device)
     h, w = info.shape
     base = dict(driver='GTiff', height=h, width=w, count=1, crs=info.crs, transform=info.transform, tiled=True,
                 blockxsize=512, blockysize=512, BIGTIFF='IF_SAFER')
     fprob = dict(dtype='uint8', nodata=PROB_NODATA) if prob_dtype == 'uint8' else dict(dtype='float32', nodata=np.nan, nbits=16)
     raw = {k: out_dir/f'.{sid}_{k}.raw.tif' for k in ('prob', 'mask')}
-    counts = {}
     collector = PolygonCollector(threshold, h, int(0.5 * min_area_m2 / abs(info.transform.a * info.transform.e)))
     try:
         with rows, rasterio.open(raw['prob'], 'w', **base, **fprob) as dp, \
              rasterio.open(raw['mask'], 'w', **base, dtype='uint8', nodata=MASK_NODATA) as dm:
-            for r, p in predict_rows(predictor, rows.read_rows, h, w, size, overlap, batch_size, counts):
+            dp.update_tags(**{SETTINGS_TAG: json.dumps(settings)})   # the map says how it was made (kept by the COG)
+            for r, p in stream:
                 win = Window(0, r, w, len(p))
                 dp.write(encode_probability(p) if prob_dtype == 'uint8' else p, 1, window=win)
                 with np.errstate(invalid='ignore'): m = (p >= threshold).astype(np.uint8)
@@ -376,7 +591,7 @@ def predict_scene(model: nn.Module, scene_path: str | Path, out_dir: str | Path,
         _to_cog(raw['prob'], files['prob'], 'AVERAGE', **({} if prob_dtype == 'uint8' else dict(NBITS=16)))
         _to_cog(raw['mask'], files['mask'], 'NEAREST')
         polys = rts_polygons(collector.polygons(), info.transform, info.crs, sid, model_name or type(model).__name__,
-                             model_id or model_hash(model), threshold, predictor.temperature, min_area_m2, arts)
+                             model_id, threshold, predictor.temperature, min_area_m2, arts)
         for key, df, driver in [('rts', polys, 'GPKG'), ('rts_geojson', polys.to_crs('EPSG:4326'), 'GeoJSON')]:
             tmp = _partial(files[key])
             tmp.unlink(missing_ok=True)
@@ -386,16 +601,36 @@ def predict_scene(model: nn.Module, scene_path: str | Path, out_dir: str | Path,
         for f in [*raw.values(), *map(_partial, files.values())]: f.unlink(missing_ok=True)
     secs = time.perf_counter() - t0
     return dict(scene=sid, files={k: str(v) for k, v in files.items()}, shape=(h, w), polygons=len(polys), seconds=secs,
-                windows_per_s=(counts['windows'] - counts['windows_skipped']) / secs, **counts)
+                windows_per_s=(counts['windows'] - counts['windows_skipped']) / secs, precision=predictor.mode,
+                compiled=predictor.compiled, susceptibility_coverage=rows.susceptibility_coverage, settings=settings, **counts)
 
-def scene_probabilities(model: nn.Module, scene_path: str | Path, *, stats: dict | str | Path, bands=RGB,
-                        aux_path: str | Path | None = None, size: int = 512, overlap: int = 128, batch_size: int = 8,
-                        temperature: float | str | Path = 1., tta='none', device=None) -> np.ndarray:
+MAP_SETTINGS = ('model_id', 'threshold', 'temperature', 'bands', 'size', 'overlap', 'tta', 'precision', 'scales', 'erode_nodata_px',
+                'susceptibility', 'susceptibility_cutoff', 'min_area_m2', 'prob_dtype')   # what makes a map (not compile or channels-last: speed)
+SETTINGS_TAG = 'RTS_SEG_PREDICT'   # the probability GeoTIFF's tag holding them, as JSON
+
+def map_settings(kw: dict) -> dict:
+    "The `MAP_SETTINGS` of `predict_scene(**kw)` (its defaults where `kw` has none), normalised to JSON's types"
+    params = inspect.signature(predict_scene).parameters
+    s = {k: kw.get(k, params[k].default) for k in MAP_SETTINGS}
+    s['tta'] = {True: 'dihedral', False: 'none'}.get(s['tta'], s['tta'])
+    s['scales'], s['bands'] = [1. / k for k in scale_factors(s['scales'])], list(s['bands'])
+    s['susceptibility'] = None if s['susceptibility'] is None else str(s['susceptibility'])
+    for k in ('threshold', 'temperature', 'susceptibility_cutoff', 'min_area_m2'): s[k] = float(s[k])
+    s['erode_nodata_px'], s['overlap'], s['size'] = int(s['erode_nodata_px']), int(s['overlap']), int(s['size'])
+    return s
+
+def stored_settings(prob_path: str | Path) -> dict:
+    "The `map_settings` a probability GeoTIFF written by `predict_scene` records ({} if none)"
+    with rasterio.open(prob_path) as d: tag = d.tags().get(SETTINGS_TAG)
+    return {} if tag is None else json.loads(tag)
+
+@delegates(scene_predictor)
+def scene_probabilities(model: nn.Module, scene_path: str | Path, *, stats: dict | str | Path, **kwargs) -> np.ndarray:
     "The float32 probability map (NaN = nodata) that `predict_scene` quantises and thresholds, in memory (for small scenes and tests)"
-    with SceneRows(scene_path, stats, bands, aux_path) as rows:
+    rows, _, stream = scene_predictor(model, scene_path, stats=stats, **kwargs)
+    with rows:
         out = np.full(rows.shape, np.nan, np.float32)
-        for r, p in predict_rows(WindowPredictor(model, temperature, tta, device), rows.read_rows, *rows.shape, size, overlap, batch_size):
-            out[r:r + len(p)] = p
+        for r, p in stream: out[r:r + len(p)] = p
     return out
 
 # %% ../nbs/14_inference.ipynb #49c7ca7c
@@ -440,6 +675,9 @@ def run_settings(model_source, ratio: str | None = None, threshold: float | None
     op = operating_point(record, cfg, ratio, threshold, where)
     kw = dict(predict_kw)
     bands = list(kw.pop('bands', None) or [*RGB, *cfg.data.aux_bands])
+    if not predict_kw.get('bands'):
+        from rts_seg.data import check_data_config   # training's check: input_channels against RGB + data.aux_bands, input_size against tile_size
+        check_data_config(cfg)
     stats = kw.pop('stats', None)
     if stats is None:
         p = Path(cfg.data.tiles)/'stats.json'
@@ -453,9 +691,15 @@ def run_settings(model_source, ratio: str | None = None, threshold: float | None
         if not Path(aux_dir).is_dir(): raise InputError(f"aux folder not found: {aux_dir}")
     T = kw.pop('temperature', op['temperature'])
     if isinstance(T, (str, Path)): T = load_temperature(T)
-    kw = dict(size=int(cfg.data.tile_size), min_area_m2=float(cfg.min_area_m2), model_name=cfg.run_name) | kw
+    kw = dict(size=int(cfg.data.tile_size), min_area_m2=float(cfg.min_area_m2), model_name=cfg.run_name, tta='none', precision=cfg.mixed_precision,
+              channels_last=bool(cfg.channels_last), compile=bool(cfg.compile), compile_mode=cfg.compile_mode) | kw
     kw.setdefault('overlap', kw['size'] // 4)   # 128 px of a 512-px window
-    axis_offsets(1, kw['size'], kw['overlap'])   # a bad window fails now, not once per scene
+    axis_offsets(1, kw['size'], kw['overlap'])   # a bad window or option fails now, not once per scene
+    check_model_input(model, bands, kw['size'], where)
+    _check_choice('precision', kw['precision'], 'mixed_precision'); _check_choice('compile_mode', kw['compile_mode'], 'compile_mode')
+    kw['scales'] = [1. / k for k in scale_factors(kw.get('scales', (1.,)))]
+    _check_erode(kw.setdefault('erode_nodata_px', 0)); _check_cutoff(kw.setdefault('susceptibility_cutoff', 0.5))
+    if kw.get('susceptibility') is not None: kw['susceptibility'] = str(check_susceptibility(kw['susceptibility']))
     kw |= dict(stats=stats, bands=bands, temperature=float(T), threshold=op['threshold'], model_id=model_hash(model))  # hashed once, not per scene
     return dict(op, temperature=float(T), model=model, model_name=kw['model_name'], model_hash=kw['model_id'],
                 aux_dir=str(aux_dir) if len(bands) > 3 else None, kw=kw)
@@ -500,11 +744,19 @@ def scene_task(scene: str | Path, model_source, out_dir: str | Path, kw: dict, a
     entry = dict(path=str(scene), status='ok', reason=None, seconds=0., polygons=None)
     try:
         if not overwrite and all(f.exists() for f in files.values()):
-            entry.update(status='skipped', reason='outputs exist (overwrite to redo)', polygons=_count_polygons(files['rts']))
+            have, want = stored_settings(files['prob']), map_settings(kw)
+            changed = [k for k in want if k not in have or have[k] != want[k]]
+            entry.update(polygons=_count_polygons(files['rts']), settings=have)
+            if not changed: entry.update(status='skipped', reason='outputs exist (overwrite to redo)')
+            else:
+                diff = '; '.join(f"{k} {have[k]!r} -> {want[k]!r}" if k in have else f"{k} not recorded" for k in changed)
+                entry.update(status='stale', changed=changed, reason=f"outputs exist but were made otherwise ({diff}): not redone, not merged (overwrite to redo)")
         else:
             res = predict_scene(_worker_model(model_source, tracking), scene, out_dir, aux_path=scene_aux(aux_dir, scene),
                                 device=_worker_device(device), **kw)
-            entry.update(polygons=res['polygons'], windows=res['windows'], windows_skipped=res['windows_skipped'])
+            entry.update(polygons=res['polygons'], windows=res['windows'], windows_skipped=res['windows_skipped'],
+                         windows_low_susceptibility=res['windows_low_susceptibility'], precision=res['precision'],
+                         susceptibility_coverage=res['susceptibility_coverage'], settings=res['settings'])
     except Exception as e: entry.update(status='failed', reason=f"{type(e).__name__}: {e}")
     entry['seconds'] = round(time.perf_counter() - t0, 3)
     return entry
@@ -596,19 +848,26 @@ def _write_json(path: Path, obj: dict):
     tmp.write_text(json.dumps(obj, indent=1) + '\n')
     _commit(tmp, path)
 
+PREDICT_SETTINGS = ('size', 'overlap', 'tta', 'precision', 'channels_last', 'compile', 'compile_mode', 'scales', 'erode_nodata_px',
+                    'susceptibility', 'susceptibility_cutoff')   # how the maps were made, in report.json
+
 def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | None = None, threshold: float | None = None,
                    tracking: str | None = None, aux_dir: str | Path | None = None, overwrite: bool = False, scheduler=None,
-                   device=None, progress: bool = True, **predict_kw) -> dict:
+                   device=None, progress: bool = True, precision: Literal['auto', 'bf16', 'fp16', 'none'] | None = None,
+                   compile: bool | None = None, compile_mode: str | None = None, susceptibility: str | Path | None = None,
+                   susceptibility_cutoff: float = 0.5, scales=(1.,), erode_nodata_px: int = 0, **predict_kw) -> dict:
     "Predict `scenes` with the run `model_source` (folder or MLflow run id) into `out_dir`: per-scene maps, `report.json`, merged `rts_all.gpkg`"
     t0, files = time.perf_counter(), scene_files(scenes)
-    run = run_settings(model_source, ratio, threshold, tracking, aux_dir, **predict_kw)  # a bad run fails before any folder is made
+    run_kw = {k: v for k, v in dict(precision=precision, compile=compile, compile_mode=compile_mode).items() if v is not None}  # None: the run's config
+    run = run_settings(model_source, ratio, threshold, tracking, aux_dir, **run_kw, susceptibility=susceptibility,   # a bad run or option
+                       susceptibility_cutoff=susceptibility_cutoff, scales=scales, erode_nodata_px=erode_nodata_px, **predict_kw)  # fails before any folder is made
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     model = run.pop('model')
     paths = dict(report=out_dir/REPORT, rts_all=out_dir/ALL_POLYGONS)
     source = 'the given (config, model)' if isinstance(model_source, tuple) else str(model_source)
     report = dict(model_source=source, model_name=run['model_name'], model_hash=run['model_hash'],
                   temperature=run['temperature'], threshold=run['threshold'], ratio=run['ratio'], calibrated=run['calibrated'],
-                  out_dir=str(out_dir), finished=False, counts={},
+                  predict={k: run['kw'].get(k) for k in PREDICT_SETTINGS}, out_dir=str(out_dir), finished=False, counts={},
                   scenes={f.stem: dict(path=str(f), status='pending', reason=None, seconds=None, polygons=None) for f in files})
     def record(entry: dict | None = None):
         if entry is not None: report['scenes'][Path(entry['path']).stem] = entry

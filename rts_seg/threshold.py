@@ -302,8 +302,8 @@ def validation_pass_learner(learn, dl=None, split: str = 'val_realistic', temper
 OVERLAY_COLOURS = dict(tp=(0, 158, 115), fp=(213, 94, 0), fn=(86, 180, 233))
 
 def _label(t: float) -> str:
-    "A threshold as the slider shows it: three decimals, or its distance from 1 where three decimals would round to 1"
-    return f'{t:.3f}' if t < 0.9995 else f'1 − {1 - t:.1e}'
+    "A threshold as the slider shows it: three decimals, or in powers of ten where three decimals would round to 0 or 1"
+    return f'{t:.3f}' if 0.0005 <= t < 0.9995 else f'{t:.1e}' if t < 0.5 else f'1 − {1 - t:.1e}'
 
 class ThresholdExplorer:
     "A threshold slider and prevalence selector over one `ValidationPass`: readout, PR curve with a moving marker, gallery"

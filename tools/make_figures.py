@@ -1,0 +1,136 @@
+"""Make the README's pictures from a run of `rts-seg demo`, and the table of its figures.
+
+    rts-seg demo --out /tmp/demo_docs          # ~10 minutes on 2 CPU cores
+    python tools/make_figures.py /tmp/demo_docs
+
+writes, under nbs/images/:
+- `demo_pr_curves.png`: the demo's `runs/demo/calibration/pr_curves.png` (PR curves on validation at each
+  val-realistic ratio, the operating points marked), as `rts-seg calibrate` drew it;
+- `demo_prediction.png`: the held-out scene the demo mapped, its RGB beside the predicted RTS probability over it,
+  with the reference outlines (the synthetic labels) and the predicted polygons at the operating threshold;
+- `demo_figures.json`: where they came from (date, rts_seg version, git commit, the demo's thresholds and test
+  figures, a hash of the demo config), from which `demo_table` writes the Markdown table that nbs/index.ipynb shows
+  (nbs/98_docs.ipynb checks that the index holds exactly that table, and that the demo config is still the one
+  that made it).
+
+Each PNG is kept under 300 KB.
+"""
+from __future__ import annotations
+
+import argparse, hashlib, json, shutil, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES = ROOT/'nbs'/'images'
+MAX_BYTES = 300_000
+
+
+def demo_table(info: dict) -> str:
+    "The Markdown table of a demo run's operating thresholds and test figures, from `demo_figures.json`'s content"
+    rows = [f"| split, prevalence | threshold | pixel precision | pixel recall | object precision | object recall | precision ≥ {info['target_precision']:g} reached |",
+            '|---|---|---|---|---|---|---|']
+    for t in info['thresholds']:
+        rows.append(f"| validation {t['ratio']} | {t['threshold']:.3f} | {t['pixel_precision']:.3f} | {t['pixel_recall']:.3f} | "
+                    f"{t['object_precision']:.3f} | {t['object_recall']:.3f} | {'yes' if t['reachable'] else 'no'} |")
+    m = info['test']
+    rows.append(f"| test {m['ratio']} (once) | {m['threshold']:.3f} | {m['pixel_precision']:.3f} | {m['pixel_recall']:.3f} | "
+                f"{m['object_precision']:.3f} | {m['object_recall']:.3f} | |")
+    made = f"rts_seg {info['rts_seg']}" + (f" at commit {info['commit']}" if info.get('commit') else '')
+    return '\n'.join(rows) + (f"\n\nMade on {info['made']} with {made}: `rts-seg demo --out DIR`, "
+                               "then `python tools/make_figures.py DIR`.")
+
+
+def demo_config_sha256() -> str:
+    "Hash of the demo config the package ships: the figures are stale once it changes"
+    from rts_seg.demo import demo_config_path
+    return hashlib.sha256(demo_config_path().read_bytes()).hexdigest()
+
+
+def _run_commit(out: Path, run_id: str) -> str | None:
+    "The code's git commit the demo's training run recorded in MLflow (short form)"
+    try:
+        from mlflow.tracking import MlflowClient
+        tags = MlflowClient(f"sqlite:///{(out/'mlflow.db').absolute()}").get_run(run_id).data.tags
+        return (tags.get('mlflow.source.git.commit') or '')[:7] or None
+    except Exception: return None
+
+
+def _small_png(src: Path, dst: Path):
+    "Copy a PNG, re-saved at lower resolution until it is under MAX_BYTES"
+    shutil.copyfile(src, dst)
+    if dst.stat().st_size <= MAX_BYTES: return
+    from PIL import Image
+    im = Image.open(src)
+    while dst.stat().st_size > MAX_BYTES:
+        im = im.resize((im.width * 4 // 5, im.height * 4 // 5), Image.LANCZOS)
+        im.save(dst, optimize=True)
+
+
+def prediction_figure(out: Path, dst: Path, dpi: int = 72):
+    "The held-out scene's RGB and its predicted probability map, reference outlines and predicted polygons"
+    import geopandas as gpd, matplotlib, numpy as np, rasterio
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from rts_seg.inference import decode_probability
+    report = json.loads((out/'predictions'/'report.json').read_text())
+    name, scene = next(iter(report['scenes'].items()))
+    with rasterio.open(scene['path']) as r:
+        rgb, crs, b = r.read([1, 2, 3]).transpose(1, 2, 0), r.crs, r.bounds
+    with rasterio.open(out/'predictions'/f'{name}_prob.tif') as r: prob = decode_probability(r.read(1))
+    extent = (b.left, b.right, b.bottom, b.top)
+    ref = gpd.read_file(Path(scene['path']).parents[1]/'labels.gpkg').to_crs(crs)
+    pred = gpd.read_file(out/'predictions'/f'{name}_rts.gpkg').to_crs(crs)
+    fig, axs = plt.subplots(1, 2, figsize=(10, 5.2), dpi=dpi, sharex=True, sharey=True)
+    for ax in axs: ax.imshow(rgb, extent=extent)
+    ref.boundary.plot(ax=axs[0], color='yellow', lw=1)
+    axs[0].set_title(f'held-out scene {name}: RGB, reference RTS (yellow)', fontsize=10)
+    shown = np.ma.masked_where(~(prob >= 0.05), prob)
+    im = axs[1].imshow(shown, extent=extent, cmap='magma', vmin=0, vmax=1, alpha=0.75)
+    ref.boundary.plot(ax=axs[1], color='yellow', lw=1)
+    pred.boundary.plot(ax=axs[1], color='cyan', lw=1)
+    axs[1].set_title(f"P(RTS) ≥ 0.05; polygons at threshold {report['threshold']:.3f} (cyan)", fontsize=10)
+    for ax in axs: ax.set_axis_off()
+    fig.colorbar(im, ax=axs, fraction=0.025, pad=0.01, label='calibrated P(RTS)')
+    fig.savefig(dst, bbox_inches='tight', dpi=dpi)
+    plt.close(fig)
+
+
+def figures_info(out: Path) -> dict:
+    "Provenance and figures of the demo run under `out`"
+    import pandas as pd, rts_seg
+    run = out/'runs'/'demo'
+    t = pd.read_csv(run/'calibration'/'thresholds.csv')
+    m = json.loads((run/'test_report'/'metrics.json').read_text())
+    f = {k: v['value'] for k, v in m['figures'].items()}
+    cols = ['ratio', 'threshold', 'pixel_precision', 'pixel_recall', 'object_precision', 'object_recall', 'reachable', 'estimated']
+    return {'made': m['evaluated_at'][:10], 'rts_seg': rts_seg.__version__, 'commit': _run_commit(out, m['run_id']),
+            'demo_config_sha256': demo_config_sha256(),
+            'command': 'rts-seg demo --out DIR; python tools/make_figures.py DIR',
+            'target_precision': float(t.target_precision.iloc[0]), 'temperature': float(m['temperature']),
+            'thresholds': [{k: (bool(v) if k in ('reachable', 'estimated') else v) for k, v in r.items()} for r in t[cols].to_dict('records')],
+            'test': {'ratio': m['ratio'], 'threshold': m['threshold'], 'estimated': m['estimated'],
+                     **{k: f[k] for k in ['pixel_precision', 'pixel_recall', 'object_precision', 'object_recall', 'iou_rts', 'pr_auc']}}}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Make the README's pictures and demo table from a `rts-seg demo` output folder")
+    ap.add_argument('out', help='the folder `rts-seg demo --out` wrote')
+    a = ap.parse_args(argv)
+    out = Path(a.out)
+    if not (out/'predictions'/'report.json').exists(): sys.exit(f'{out}: no finished demo there; run `rts-seg demo --out {out}` first')
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    _small_png(out/'runs'/'demo'/'calibration'/'pr_curves.png', IMAGES/'demo_pr_curves.png')
+    prediction_figure(out, IMAGES/'demo_prediction.png')
+    info = figures_info(out)
+    (IMAGES/'demo_figures.json').write_text(json.dumps(info, indent=1) + '\n')
+    for p in ['demo_pr_curves.png', 'demo_prediction.png']:
+        size = (IMAGES/p).stat().st_size
+        print(f'nbs/images/{p}: {size/1000:.0f} KB')
+        if size > MAX_BYTES: sys.exit(f'nbs/images/{p} is {size} bytes, over {MAX_BYTES}')
+    print('\nthe table for nbs/index.ipynb:\n')
+    print(demo_table(info))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
