@@ -8,7 +8,8 @@ Training data are random tensors already on the device, so those figures are the
 loader on synthetic tiles (needs rasterio and the geospatial stack; everything else needs only torch, fastai and smp).
 Run it on a GPU machine; `--tiny` is the CPU smoke mode CI runs (every path, tiny shapes: not a measurement).
 Usage: python bench/train_throughput.py [--arch unet++ --backbone efficientnet-b7 --size 512 --bs 16 --steps 15]
-                                        [--no-compile] [--no-profile] [--no-memory] [--loader] [--cudnn-benchmark]
+                                        [--precisions fp32 bf16] [--no-loops] [--no-compile] [--no-profile]
+                                        [--no-memory] [--loader] [--cudnn-benchmark]
        python bench/train_throughput.py --tiny
 """
 import argparse, os, time
@@ -158,6 +159,9 @@ def main():
     ap.add_argument('--size', type=int, default=512); ap.add_argument('--bs', type=int, default=16)
     ap.add_argument('--steps', type=int, default=15); ap.add_argument('--warmup', type=int, default=4)
     ap.add_argument('--max-bs', type=int, default=256); ap.add_argument('--tiny', action='store_true')
+    ap.add_argument('--precisions', nargs='+', choices=['fp32', 'bf16'], default=['fp32', 'bf16'],
+                    help='fp32, and bf16 + channels-last (fp16 where the GPU lacks bf16); the CPU runs fp32 only')
+    ap.add_argument('--no-loops', action='store_true', help='skip the plain-loop vs rts_learner comparison')
     ap.add_argument('--no-compile', action='store_true'); ap.add_argument('--no-profile', action='store_true')
     ap.add_argument('--no-memory', action='store_true'); ap.add_argument('--loader', action='store_true')
     ap.add_argument('--compile-mode', default='default'); ap.add_argument('--cudnn-benchmark', action='store_true')
@@ -165,15 +169,15 @@ def main():
     if args.tiny: args.arch, args.backbone, args.size, args.bs, args.steps, args.warmup = 'unet', 'resnet18', 64, 2, 4, 2
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     if args.cudnn_benchmark: torch.backends.cudnn.benchmark = True
-    modes = [('fp32', 'none', False)]
-    if device.type == 'cuda':
+    modes = [('fp32', 'none', False)] if 'fp32' in args.precisions or device.type != 'cuda' else []
+    if device.type == 'cuda' and 'bf16' in args.precisions:
         modes.append(('bf16+channels_last', 'bf16' if torch.cuda.is_bf16_supported() else 'fp16', True))
         print(torch.cuda.get_device_name(0), f'torch {torch.__version__}', f'cudnn.benchmark {torch.backends.cudnn.benchmark}')
     else: print('CPU only: fp32. Tiny mode is a smoke test: at 2×64² the fixed per-batch cost of any training loop dominates, '
                 'so its "overhead" is not a measurement of the < 3 % target (that needs 512² batches on a GPU)')
     print(f"{args.arch} / {args.backbone}, {args.size}², batch {args.bs}, {args.steps} timed steps after {args.warmup} warm-up")
-    print(f"{'precision':<20}{'plain img/s':>12}{'adamw img/s':>13}{'overhead':>10}{'adamw_fastai':>14}{'overhead':>10}")
-    for name, mode, cl in modes:
+    if not args.no_loops: print(f"{'precision':<20}{'plain img/s':>12}{'adamw img/s':>13}{'overhead':>10}{'adamw_fastai':>14}{'overhead':>10}")
+    for name, mode, cl in modes * (not args.no_loops):
         p = plain_loop(args, device, mode, cl)
         (t, _), (f, _) = fastai_loop(args, device, mode, cl, optimizer='adamw'), fastai_loop(args, device, mode, cl, optimizer='adamw_fastai')
         print(f"{name:<20}{p:>12.1f}{t:>13.1f}{100 * (1 - t / p):>9.1f}%{f:>14.1f}{100 * (1 - f / p):>9.1f}%")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json, os, zlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from fastai.torch_core import default_device
+from fastai.torch_core import default_device, to_device
 import matplotlib.pyplot as plt
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
@@ -99,7 +99,8 @@ class TileDL(DataLoader):
     "A fastai DataLoader over a `TileDataset`, optionally drawing each epoch's tiles from an `EpochSampler`"
     n_inp = 1
     def __init__(self, dataset: TileDataset, sampler: EpochSampler | None = None, seed: int = 42, **kwargs):
-        self.sampler, self.seed, self.epoch = sampler, seed, 0
+        self.sampler, self.seed, self.epoch, self._dest = sampler, seed, 0, None
+        kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches: their copy need not block
         super().__init__(dataset, **kwargs)
         if sampler is not None: self.n = len(sampler.ids(0))
 
@@ -115,6 +116,15 @@ class TileDL(DataLoader):
 
     def after_iter(self):
         if self.sampler is not None: self.epoch += 1
+
+    def __iter__(self):
+        "fastai's pass, each batch copied to an accelerator without blocking (fastai's copy waits for the device)"
+        dest = self._dest or self.device   # `_dest` is set while a pass runs (or was left unfinished)
+        if dest is None or torch.device(dest).type == 'cpu': yield from super().__iter__(); return
+        self._dest, self.device = dest, None
+        try:
+            for b in super().__iter__(): yield to_device(b, dest, non_blocking=True)
+        finally: self.device, self._dest = dest, None
 
     def show_batch(self, b=None, max_n: int = 4, figsize_per: float = 3.):
         "Plot up to `max_n` samples: RGB (de-normalised) with the RTS outline; invalid pixels grey"

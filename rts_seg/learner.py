@@ -6,12 +6,12 @@ Docs: https://rts-seg.github.io/rts_seg/learner.html.md"""
 
 # %% ../nbs/10_learner.ipynb #dfc49ee7
 from __future__ import annotations
-import itertools, json, os, random, tempfile
+import itertools, json, os, random, tempfile, time
 from functools import partial
 from typing import Callable
 from pathlib import Path
 import numpy as np, torch
-from fastai.learner import Learner, Recorder
+from fastai.learner import Learner, Recorder, AvgSmoothLoss
 from fastai.optimizer import Adam, OptimWrapper, set_item_pg
 from fastai.callback.core import Callback
 from fastai.callback.schedule import SchedCos
@@ -24,18 +24,20 @@ from fastai.torch_core import set_seed, default_device, rank_distrib, num_distri
 from fastai.distributed import rank0_first, DistributedDL
 from fastcore.basics import patch
 from contextlib import nullcontext, contextmanager
-from .data import rts_dataloaders, check_data_config
 from .losses import loss_from_config
 from .metrics import rts_metrics
 from .models import build_model
-from .callbacks import MLflowCallback, check_tracking, tracking_uri, experiment_id, config_yaml
 from .core import load_config, read_yaml, ConfigError, InputError, default_tracking_uri
-from mlflow.entities import Param
+from typing import TYPE_CHECKING
+if TYPE_CHECKING: from rts_seg.callbacks import MLflowCallback
+# the data (rasterio, GeoPandas) and tracking (MLflow) stacks are imported where a run needs them: a Learner over
+# given DataLoaders needs only torch, fastai and smp (the GPU bench runs with nothing else installed)
 
 # %% auto #0
-__all__ = ['precision_mode', 'largest_fitting', 'preserved', 'probe_step', 'max_batch_size', 'TorchAdamW', 'opt_func', 'Autocast',
-           'rts_learner', 'CosineAnnealing', 'run_state', 'set_run_state', 'Checkpoint', 'Resumed',
-           'ResumableEarlyStopping', 'ResumableSaveModel', 'train', 'load_trained', 'read_grid', 'suggest', 'sweep']
+__all__ = ['precision_mode', 'largest_fitting', 'preserved', 'probe_step', 'max_batch_size', 'TorchAdamW', 'opt_func',
+           'DeviceSmoothLoss', 'NoSync', 'Progress', 'Autocast', 'rts_learner', 'CosineAnnealing', 'run_state',
+           'set_run_state', 'Checkpoint', 'Resumed', 'ResumableEarlyStopping', 'ResumableSaveModel', 'train',
+           'load_trained', 'read_grid', 'suggest', 'sweep']
 
 # %% ../nbs/10_learner.ipynb #dbd0d63a
 def precision_mode(cfg, device=None) -> str:
@@ -52,11 +54,16 @@ def _round(bs: int, multiple: int) -> int:
     "`bs` rounded down to a multiple of `multiple` once it is at least `multiple`"
     return bs if bs < multiple else bs // multiple * multiple
 
+_TOO_BIG = ('INT_MAX', '32BitIndexMath', '32-bit index', 'CUDNN_STATUS_NOT_SUPPORTED')  # a batch too big for a kernel
+
 def largest_fitting(step: Callable[[int], None], start: int = 1, limit: int = 256, multiple: int = 8) -> int:
-    "Largest batch up to `limit` (a multiple of `multiple` above it) for which `step(bs)` does not run out of memory; 0 if none"
+    "Largest batch up to `limit` (a multiple of `multiple` above it) for which `step(bs)` fits (memory, kernel limits); 0 if none"
     def fits(bs):
         try: step(bs); return True
         except torch.OutOfMemoryError: return False
+        except RuntimeError as e:
+            if any(k in str(e) for k in _TOO_BIG): return False
+            raise
     ok, hi = 0, limit + 1
     bs = start
     while bs <= limit:                       # doubling from `start` (a power of two) brackets the answer in [ok, hi)
@@ -147,6 +154,34 @@ def opt_func(cfg, model: torch.nn.Module) -> Callable:
     return partial(TorchAdamW, no_wd=norm_bias_params(model, True), betas=(b1, b2), eps=cfg.adam_eps)
 
 # %% ../nbs/10_learner.ipynb #be245a30
+class DeviceSmoothLoss(AvgSmoothLoss):
+    "fastai's smoothed training loss, kept on the loss's device: recording it does not wait for the GPU"
+    def accumulate(self, learn):
+        l = learn.loss.detach().mean().float()
+        self.count += 1
+        self.val = torch.lerp(l, self.val.to(l.device), self.beta)
+
+class NoSync(Callback):
+    "No host-device synchronisation in a training step: the smoothed loss stays on the device; the losses come to the host once per epoch"
+    order = Recorder.order + 1
+    def after_create(self): self.learn.recorder.smooth_loss = DeviceSmoothLoss(self.learn.recorder.smooth_loss.beta)
+    def before_fit(self): self.done = 0
+    def _to_host(self):
+        r = self.learn.recorder
+        if len(r.losses) > self.done: r.losses[self.done:] = list(torch.stack(r.losses[self.done:]).cpu())
+        self.done = len(r.losses)
+    def after_train(self): self._to_host()
+    def after_fit(self): self._to_host()
+
+class Progress(ProgressCallback):
+    "fastai's progress bars, reading the smoothed loss for the bar (a host-device sync) at most every `every` seconds"
+    def __init__(self, every: float = 1.0): self.every, self.shown = every, 0.
+    def before_train(self): super().before_train(); self.shown = time.monotonic()
+    def after_batch(self):
+        self.pbar.update(self.iter + 1)
+        if self.training and hasattr(self, 'smooth_loss') and time.monotonic() - self.shown >= self.every:
+            self.pbar.comment, self.shown = f'{self.smooth_loss.item():.4f}', time.monotonic()
+
 class Autocast(Callback):
     "Autocast the forward pass and loss to `dtype` on the Learner's device (CPU or GPU); bf16 needs no loss scaling"
     order = MixedPrecision.order
@@ -172,8 +207,10 @@ def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: 
     elif mode == 'fp16': cbs.append(MixedPrecision(AMPMode.FP16))
     if cfg.channels_last and on_gpu: cbs.append(ChannelsLast())
     if cfg.compile: model.compile(mode=None if cfg.compile_mode == 'default' else cfg.compile_mode)
-    return Learner(dls, model, loss_func=loss_from_config(cfg), opt_func=opt_func(cfg, model), lr=cfg.learning_rate,
-                   wd=cfg.weight_decay, metrics=metrics, cbs=cbs, path=path, model_dir='.')
+    learn = Learner(dls, model, loss_func=loss_from_config(cfg), opt_func=opt_func(cfg, model), lr=cfg.learning_rate,
+                    wd=cfg.weight_decay, metrics=metrics, cbs=[NoSync(), *cbs], path=path, model_dir='.')
+    if learn.cbs.filter(lambda c: type(c) is ProgressCallback): learn.remove_cb(ProgressCallback); learn.add_cb(Progress())
+    return learn
 
 class CosineAnnealing(Callback):
     "Learning rate annealed from `lr_max` to `lr_min` over `n_epochs`, set from the run's epoch and batch (a resumed fit continues it exactly)"
@@ -269,6 +306,8 @@ def _end_run(mlf: MLflowCallback, status: str):
 
 def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None, tags: dict | None = None) -> Learner:
     "Train the model of `cfg` on its data with early stopping, checkpoints and MLflow tracking"
+    from rts_seg.data import rts_dataloaders
+    from rts_seg.callbacks import MLflowCallback, check_tracking, tracking_uri, config_yaml
     set_seed(cfg.random_seed, reproducible=True)
     device = device or default_device()
     on_cpu = torch.device(device).type == 'cpu'
@@ -324,6 +363,7 @@ def load_trained(source: str | Path, tracking: str | None = None) -> tuple:
     folder = Path(source)
     if folder.is_dir(): cfg_f, model_f, where = folder/'config.yaml', folder/'best_model.pth', str(folder)
     else:
+        from rts_seg.callbacks import check_tracking
         uri = tracking or default_tracking_uri()
         client, where = check_tracking(uri), f"MLflow run {source} ({uri})"
         try: client.get_run(str(source))
@@ -364,6 +404,7 @@ def suggest(trial, search: dict) -> dict:
 
 def _child(config, overrides, combo, run_name, grid):
     "The config of one run of a grid, checked (schema, data agreement) before anything trains"
+    from rts_seg.data import check_data_config
     try:
         cfg = load_config(config, **{**(overrides or {}), **combo, 'run_name': combo.get('run_name', run_name)})
         check_data_config(cfg)
@@ -373,6 +414,8 @@ def _child(config, overrides, combo, run_name, grid):
 def sweep(config: str | Path | None, grid: str | Path, overrides: dict | None = None, quiet: bool = False,
           trials: int = 0) -> list[dict]:
     "Train every combination of a grid file (or `trials` Optuna trials over its `search`) as child runs of one parent MLflow run"
+    from rts_seg.callbacks import check_tracking, tracking_uri, experiment_id
+    from mlflow.entities import Param
     name, combos, search = read_grid(grid)
     if trials and not search: raise ConfigError(f"{grid}: --trials needs a `search:` section")
     cfgs = [_child(config, overrides, c, f"{name}_{i:02d}", grid) for i, c in enumerate(combos if not trials else [{}])]
