@@ -17,7 +17,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-gpu_checks}"; shift || true
 mkdir -p "$out"
-export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+export PYTHONUNBUFFERED=1 MPLBACKEND=Agg PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # rts_seg from this checkout
 py=$(command -v python3 || command -v python)
 nvidia-smi 2>&1 | tee "$out/nvidia-smi.txt"
 $py -c "import torch; assert torch.cuda.is_available(), 'no CUDA device: these checks need a GPU'" || exit 2

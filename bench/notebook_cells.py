@@ -6,7 +6,8 @@ Cells run in order, in one namespace, top-level statement by statement, as `nbde
 flagged with a test flag that was not asked for, or `#| eval: false`, is left out. An import of a package this machine
 lacks is skipped and listed; a statement that then fails for that import (a NameError for a name it would have made, or
 the missing package imported deeper down) skips the rest of its cell, listed too. Every cell carrying one of the
-asked-for flags must run to its end: one that fails or is skipped fails the run. Other cells that fail (a subprocess
+asked-for flags must run to its end, with no statement skipped: one that fails fails the run, and so does a notebook
+with no such cell. Other cells that fail (a subprocess
 needing a missing package, say) are listed but decide nothing: they are CPU tests that CI runs with everything
 installed, here only the set-up of the flagged cells.
 Usage: python bench/notebook_cells.py nbs/10_learner.ipynb [--flags cuda] [--stop-after-last-flagged]
@@ -23,10 +24,11 @@ def directives(src: str) -> dict:
         out[k.rstrip(':')] = v.strip()
     return out
 
-def run_cell(src: str, ns: dict, missing: set, comp: codeop.Compile) -> str | None:
-    "Run one cell statement by statement; the reason it stopped early, or None when it ran to its end"
+def run_cell(src: str, ns: dict, missing: set, comp: codeop.Compile, strict: bool = False) -> str | None:
+    "Run one cell statement by statement; the reason it stopped early, or None when it ran to its end (`strict`: no skipping)"
     for node in ast.parse(src).body:
         code = comp(ast.Module([node], []), '<cell>', 'exec')  # remembers `from __future__` imports, as IPython does
+        if strict: exec(code, ns); continue
         try: exec(code, ns)
         except ModuleNotFoundError as e:
             missing.add(e.name.split('.')[0] if e.name else str(e))
@@ -52,7 +54,7 @@ def main():
         d = directives(src)
         if (known & set(d)) - flags or d.get('eval') == 'false': continue
         t = time.perf_counter()
-        try: why = run_cell(src, ns, missing, comp)
+        try: why = run_cell(src, ns, missing, comp, strict=i in flagged)
         except BaseException as e:
             failed.append(i); print(f"cell {i}{' [flagged]' if i in flagged else ''}: FAILED\n{src}\n{''.join(traceback.format_exception(e))}", flush=True)
             if isinstance(e, KeyboardInterrupt): raise
@@ -61,6 +63,7 @@ def main():
         if why: skipped.append(i); print(f"cell {i}{tag}: skipped, {why} ({dt:.1f} s)", flush=True)
         else: ran.append(i); print(f"cell {i}{tag}: ok ({dt:.1f} s)", flush=True)
     bad = [i for i in flagged if i <= last and i not in ran]
+    if not flagged: print(f"{args.notebook}: no cell carries {' '.join(sorted(flags))}"); sys.exit(1)
     print(f"{args.notebook}: {len(ran)} cells ran, {len(skipped)} skipped (missing here: {', '.join(sorted(missing)) or 'nothing'}), "
           f"{len(failed)} failed; cells flagged {' '.join(sorted(flags))}: {[i for i in flagged if i <= last]}, "
           f"{'all ran' if not bad else f'NOT RUN OR FAILED: {bad}'}")

@@ -95,8 +95,8 @@ def sweep(
     ov = parse_overrides(list(overrides))
     load_config(config, **ov)  # the base config's errors before the heavy imports
     import pandas as pd
-    from rts_seg import learner
-    print(pd.DataFrame(learner.sweep(config, grid, ov, trials=trials)).to_string(index=False))
+    from rts_seg.sweep import sweep as sweep_grid
+    print(pd.DataFrame(sweep_grid(config, grid, ov, trials=trials)).to_string(index=False))
 
 # %% ../nbs/90_cli.ipynb #78e58c65
 def calibrate(

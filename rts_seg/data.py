@@ -11,14 +11,15 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.torch_core import default_device, to_device
 import matplotlib.pyplot as plt
-from fastai.data.load import DataLoader
+from fastai.data.load import DataLoader, _loaders
 from fastai.data.core import DataLoaders
 from .core import rng, ratio_name, ConfigError, InputError
 from .tiles import LABEL_RTS, LABEL_VALID, EpochSampler, pos_neg, ensure_prepared
 from .augment import SegAugment, soft_label
 
 # %% auto #0
-__all__ = ['TileStore', 'sample_seed', 'TileDataset', 'TileDL', 'loader_workers', 'check_data_config', 'rts_dataloaders']
+__all__ = ['TileStore', 'sample_seed', 'TileDataset', 'nonblocking_copy', 'TileDL', 'loader_workers', 'check_data_config',
+           'rts_dataloaders']
 
 # %% ../nbs/05_data.ipynb #889294f3
 class TileStore:
@@ -95,11 +96,15 @@ class TileDataset(torch.utils.data.Dataset):
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y[None]), torch.from_numpy(valid[None])
 
 # %% ../nbs/05_data.ipynb #a24cb212
+def nonblocking_copy(device, pinned: bool) -> bool:
+    "Whether a batch may be copied to `device` without blocking: page-locked memory to a CUDA device only"
+    return bool(pinned) and device is not None and torch.device(device).type == 'cuda'
+
 class TileDL(DataLoader):
     "A fastai DataLoader over a `TileDataset`, optionally drawing each epoch's tiles from an `EpochSampler`"
     n_inp = 1
     def __init__(self, dataset: TileDataset, sampler: EpochSampler | None = None, seed: int = 42, **kwargs):
-        self.sampler, self.seed, self.epoch, self._dest = sampler, seed, 0, None
+        self.sampler, self.seed, self.epoch = sampler, seed, 0
         kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches: their copy need not block
         super().__init__(dataset, **kwargs)
         if sampler is not None: self.n = len(sampler.ids(0))
@@ -118,13 +123,16 @@ class TileDL(DataLoader):
         if self.sampler is not None: self.epoch += 1
 
     def __iter__(self):
-        "fastai's pass, each batch copied to an accelerator without blocking (fastai's copy waits for the device)"
-        dest = self._dest or self.device   # `_dest` is set while a pass runs (or was left unfinished)
-        if dest is None or torch.device(dest).type == 'cpu': yield from super().__iter__(); return
-        self._dest, self.device = dest, None
-        try:
-            for b in super().__iter__(): yield to_device(b, dest, non_blocking=True)
-        finally: self.device, self._dest = dest, None
+        "fastai's `DataLoader.__iter__`, but a page-locked batch goes to a CUDA device without blocking"
+        nb = nonblocking_copy(self.device, self.pin_memory)
+        self.randomize(); self.before_iter()
+        self._DataLoader__idxs = self.get_idxs()  # fastai's private index list, read by its `sample`
+        for b in _loaders[self.fake_l.num_workers == 0](self.fake_l):
+            if self.pin_memory and type(b) == list: b = tuple(b)  # pinning turns tuples into lists
+            if self.device is not None: b = to_device(b, self.device, non_blocking=nb)
+            yield self.after_batch(b)
+        self.after_iter()
+        if hasattr(self, 'it'): del self.it
 
     def show_batch(self, b=None, max_n: int = 4, figsize_per: float = 3.):
         "Plot up to `max_n` samples: RGB (de-normalised) with the RTS outline; invalid pixels grey"

@@ -6,7 +6,7 @@ Docs: https://rts-seg.github.io/rts_seg/learner.html.md"""
 
 # %% ../nbs/10_learner.ipynb #dfc49ee7
 from __future__ import annotations
-import itertools, json, os, random, tempfile, time
+import json, os, random, tempfile, time
 from functools import partial
 from typing import Callable
 from pathlib import Path
@@ -23,21 +23,19 @@ from fastai.callback.progress import ProgressCallback
 from fastai.torch_core import set_seed, default_device, rank_distrib, num_distrib, norm_bias_params
 from fastai.distributed import rank0_first, DistributedDL
 from fastcore.basics import patch
-from contextlib import nullcontext, contextmanager
+from contextlib import nullcontext, contextmanager, suppress
 from .losses import loss_from_config
 from .metrics import rts_metrics
 from .models import build_model
-from .core import load_config, read_yaml, ConfigError, InputError, default_tracking_uri
-from typing import TYPE_CHECKING
-if TYPE_CHECKING: from rts_seg.callbacks import MLflowCallback
+from .core import load_config, ConfigError, InputError, default_tracking_uri
 # the data (rasterio, GeoPandas) and tracking (MLflow) stacks are imported where a run needs them: a Learner over
 # given DataLoaders needs only torch, fastai and smp (the GPU bench runs with nothing else installed)
 
 # %% auto #0
-__all__ = ['precision_mode', 'largest_fitting', 'preserved', 'probe_step', 'max_batch_size', 'TorchAdamW', 'opt_func',
-           'DeviceSmoothLoss', 'NoSync', 'Progress', 'Autocast', 'rts_learner', 'CosineAnnealing', 'run_state',
+__all__ = ['PROGRESS_EVERY', 'precision_mode', 'largest_fitting', 'preserved', 'probe_step', 'max_batch_size', 'TorchAdamW',
+           'opt_func', 'DeviceSmoothLoss', 'NoSync', 'Autocast', 'rts_learner', 'CosineAnnealing', 'run_state',
            'set_run_state', 'Checkpoint', 'Resumed', 'ResumableEarlyStopping', 'ResumableSaveModel', 'train',
-           'load_trained', 'read_grid', 'suggest', 'sweep']
+           'load_trained']
 
 # %% ../nbs/10_learner.ipynb #dbd0d63a
 def precision_mode(cfg, device=None) -> str:
@@ -62,7 +60,7 @@ def largest_fitting(step: Callable[[int], None], start: int = 1, limit: int = 25
         try: step(bs); return True
         except torch.OutOfMemoryError: return False
         except RuntimeError as e:
-            if any(k in str(e) for k in _TOO_BIG): return False
+            if ok and any(k in str(e) for k in _TOO_BIG): return False  # at the smallest batch it is a real error
             raise
     ok, hi = 0, limit + 1
     bs = start
@@ -163,24 +161,32 @@ class DeviceSmoothLoss(AvgSmoothLoss):
 
 class NoSync(Callback):
     "No host-device synchronisation in a training step: the smoothed loss stays on the device; the losses come to the host once per epoch"
-    order = Recorder.order + 1
+    order = Recorder.order - 1  # its after_train averages the losses before the Recorder logs them
     def after_create(self): self.learn.recorder.smooth_loss = DeviceSmoothLoss(self.learn.recorder.smooth_loss.beta)
     def before_fit(self): self.done = 0
-    def _to_host(self):
+    def to_host(self, mean_over_ranks: bool = False):
+        "The losses recorded since the last call, as host tensors (with `mean_over_ranks`, and the smoothed loss, averaged over DDP ranks)"
         r = self.learn.recorder
-        if len(r.losses) > self.done: r.losses[self.done:] = list(torch.stack(r.losses[self.done:]).cpu())
+        new, sl = r.losses[self.done:], r.smooth_loss
+        if mean_over_ranks and num_distrib() > 1 and torch.distributed.is_initialized():  # as fastai's gathered loss
+            t = torch.stack([*new, sl.val])
+            torch.distributed.all_reduce(t); t /= num_distrib()
+            new, sl.val = list(t[:-1]), t[-1]
+        if new: r.losses[self.done:] = list(torch.stack(new).cpu())
         self.done = len(r.losses)
-    def after_train(self): self._to_host()
-    def after_fit(self): self._to_host()
+    def after_train(self): self.to_host(mean_over_ranks=True)  # every rank is here, after the same number of batches
+    def after_fit(self): self.to_host()
 
-class Progress(ProgressCallback):
-    "fastai's progress bars, reading the smoothed loss for the bar (a host-device sync) at most every `every` seconds"
-    def __init__(self, every: float = 1.0): self.every, self.shown = every, 0.
-    def before_train(self): super().before_train(); self.shown = time.monotonic()
-    def after_batch(self):
-        self.pbar.update(self.iter + 1)
-        if self.training and hasattr(self, 'smooth_loss') and time.monotonic() - self.shown >= self.every:
-            self.pbar.comment, self.shown = f'{self.smooth_loss.item():.4f}', time.monotonic()
+PROGRESS_EVERY = 1.0  # seconds between two readings of the loss for the progress bar (each waits for the GPU)
+
+@patch
+def after_batch(self: ProgressCallback):
+    "fastai's progress-bar update, showing the smoothed loss at most every `PROGRESS_EVERY` seconds (reading it waits for the GPU)"
+    self.pbar.update(self.iter + 1)
+    if not hasattr(self, 'smooth_loss'): return
+    now, last = time.monotonic(), getattr(self, '_shown', None)
+    if last is None or self.iter == 0: self._shown = now  # the clock starts with each pass
+    elif now - last >= PROGRESS_EVERY: self.pbar.comment, self._shown = f'{self.smooth_loss.item():.4f}', now
 
 class Autocast(Callback):
     "Autocast the forward pass and loss to `dtype` on the Learner's device (CPU or GPU); bf16 needs no loss scaling"
@@ -209,7 +215,6 @@ def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: 
     if cfg.compile: model.compile(mode=None if cfg.compile_mode == 'default' else cfg.compile_mode)
     learn = Learner(dls, model, loss_func=loss_from_config(cfg), opt_func=opt_func(cfg, model), lr=cfg.learning_rate,
                     wd=cfg.weight_decay, metrics=metrics, cbs=[NoSync(), *cbs], path=path, model_dir='.')
-    if learn.cbs.filter(lambda c: type(c) is ProgressCallback): learn.remove_cb(ProgressCallback); learn.add_cb(Progress())
     return learn
 
 class CosineAnnealing(Callback):
@@ -245,9 +250,10 @@ def _write_atomic(path: Path, text: str):
 class Checkpoint(Callback):
     "Save model, optimiser, random generators and run state after every epoch, for `train(..., resume=True)`"
     order = max(SaveModelCallback.order, EarlyStoppingCallback.order) + 1  # after both have seen the epoch
-    def __init__(self, folder: Path, mlflow_cb: MLflowCallback | None = None, early: EarlyStoppingCallback | None = None):
+    def __init__(self, folder: Path, mlflow_cb: Callback | None = None, early: EarlyStoppingCallback | None = None):
         self.folder, self.mlflow_cb, self.early = Path(folder), mlflow_cb, early
     def after_epoch(self):
+        if hasattr(self.learn, 'lr_finder'): return  # `lr_find`'s trial fit is not an epoch of the run
         epoch, rank = self.epoch + getattr(self.learn, 'epoch_offset', 0), rank_distrib()
         self.learn.save(self.folder/f'epoch{epoch}', with_opt=True)  # fastai saves on rank 0 only
         torch.save(run_state(self.learn), self.folder/f'epoch{epoch}_rng{rank}.pth')
@@ -298,7 +304,7 @@ def _monitor(name: str) -> str:
     "Recorder name of an MLflow metric name of the validation set"
     return name.removeprefix('val_balanced_')
 
-def _end_run(mlf: MLflowCallback, status: str):
+def _end_run(mlf: Callback, status: str):
     "Mark the MLflow run of an interrupted (KILLED) or failed (FAILED) fit, so that none is left RUNNING"
     if getattr(mlf, 'run_id', None) is None or getattr(mlf, 'client', None) is None or rank_distrib(): return
     try: mlf.client.set_terminated(mlf.run_id, status)
@@ -351,8 +357,10 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
     try:
         with learn.distrib_ctx(sync_bn=not on_cpu, cpu=on_cpu) if num_distrib() > 1 else nullcontext():  # DDP; SyncBatchNorm on GPU only
             learn.fit(cfg.max_epochs - start, cbs=[CosineAnnealing(cfg.learning_rate, cfg.min_lr, cfg.max_epochs), Resumed(rng_file)])
-    except KeyboardInterrupt: _end_run(mlf, 'KILLED'); raise
-    except BaseException: _end_run(mlf, 'FAILED'); raise
+    except BaseException as e:
+        _end_run(mlf, 'KILLED' if isinstance(e, KeyboardInterrupt) else 'FAILED')
+        with suppress(Exception): learn.no_sync.to_host()  # the losses so far, on the host (`plot_loss`)
+        raise
     if not rank_distrib() and (folder/'state.json').exists():  # done: early stopping or the last epoch
         _write_atomic(folder/'state.json', json.dumps({**json.loads((folder/'state.json').read_text()), 'finished': True}))
     return learn
@@ -378,70 +386,3 @@ def load_trained(source: str | Path, tracking: str | None = None) -> tuple:
     model = build_model(cfg)
     model.load_state_dict(torch.load(model_f, map_location='cpu', weights_only=True))
     return cfg, model.eval()
-
-# %% ../nbs/10_learner.ipynb #27cc33f2
-def read_grid(path: str | Path) -> tuple[str, list[dict], dict]:
-    "Experiment name, the override sets of a grid file (`variants` × product of `grid`), and its Optuna `search` space"
-    path = Path(path)
-    g = read_yaml(path.read_text()) or {}
-    unknown = set(g) - {'name', 'variants', 'grid', 'search'}
-    if unknown: raise ConfigError(f"{path}: unknown grid keys {sorted(unknown)}; use name, variants, grid, search")
-    variants, grid = g.get('variants') or [{}], g.get('grid') or {}
-    if any(not isinstance(v, list) for v in grid.values()): raise ConfigError(f"{path}: every grid key needs a list of values")
-    combos = [{**v, **dict(zip(grid, vals))} for v in variants for vals in itertools.product(*grid.values())]
-    return str(g.get('name') or path.stem), combos, g.get('search') or {}
-
-def suggest(trial, search: dict) -> dict:
-    "Overrides drawn by an Optuna trial: a list is categorical, `{low, high[, log]}` a float (int if both are ints)"
-    res = {}
-    for k, v in search.items():
-        if isinstance(v, list): res[k] = trial.suggest_categorical(k, v)
-        elif isinstance(v, dict) and {'low', 'high'} <= set(v):
-            f = trial.suggest_int if isinstance(v['low'], int) and isinstance(v['high'], int) else trial.suggest_float
-            res[k] = f(k, v['low'], v['high'], log=bool(v.get('log', False)))
-        else: raise ConfigError(f"search key {k!r}: expected a list of choices or {{low, high, log}}, got {v!r}")
-    return res
-
-def _child(config, overrides, combo, run_name, grid):
-    "The config of one run of a grid, checked (schema, data agreement) before anything trains"
-    from rts_seg.data import check_data_config
-    try:
-        cfg = load_config(config, **{**(overrides or {}), **combo, 'run_name': combo.get('run_name', run_name)})
-        check_data_config(cfg)
-        return cfg
-    except ConfigError as e: raise ConfigError(f"{grid}: run {run_name} {combo}: {e}") from None
-
-def sweep(config: str | Path | None, grid: str | Path, overrides: dict | None = None, quiet: bool = False,
-          trials: int = 0) -> list[dict]:
-    "Train every combination of a grid file (or `trials` Optuna trials over its `search`) as child runs of one parent MLflow run"
-    from rts_seg.callbacks import check_tracking, tracking_uri, experiment_id
-    from mlflow.entities import Param
-    name, combos, search = read_grid(grid)
-    if trials and not search: raise ConfigError(f"{grid}: --trials needs a `search:` section")
-    cfgs = [_child(config, overrides, c, f"{name}_{i:02d}", grid) for i, c in enumerate(combos if not trials else [{}])]
-    client = check_tracking(tracking_uri(cfgs[0]))
-    eid = experiment_id(client, cfgs[0].mlflow.experiment, cfgs[0].mlflow.artifact_dir)
-    parent = client.create_run(eid, run_name=name, tags={'grid_file': str(grid)}).info.run_id
-    client.log_text(parent, Path(grid).read_text(), 'grid.yaml')
-    rows = []
-    def run(combo, cfg):
-        print(f"== {cfg.run_name}: {combo}")
-        learn = train(cfg, quiet=quiet, tags={'mlflow.parentRunId': parent})
-        best = float(learn.cbs.filter(lambda c: isinstance(c, EarlyStoppingCallback))[0].best)
-        rows.append(dict(run_name=cfg.run_name, **{k: str(v) for k, v in combo.items()}, best=best))
-        client.log_metric(parent, f'best_{_monitor(cfg.early_stopping_metric)}', best, step=len(rows) - 1)
-        return best
-    try:
-        if not trials:
-            for combo, cfg in zip(combos, cfgs): run(combo, cfg)
-        else:
-            try: import optuna
-            except ImportError: raise ImportError("Bayesian search needs Optuna: pip install optuna") from None
-            study = optuna.create_study(direction='maximize', sampler=optuna.samplers.TPESampler(seed=cfgs[0].random_seed))
-            def objective(trial):
-                combo = suggest(trial, search)
-                return run(combo, _child(config, overrides, combo, f"{name}_t{trial.number:02d}", grid))
-            study.optimize(objective, n_trials=trials)
-            client.log_batch(parent, params=[Param(f'best.{k}', str(v)) for k, v in study.best_params.items()])
-    finally: client.set_terminated(parent, 'FINISHED' if len(rows) == (trials or len(cfgs)) else 'FAILED')
-    return rows
