@@ -12,14 +12,16 @@ import numpy as np, pandas as pd, torch
 from fastai.torch_core import default_device, to_device
 import matplotlib.pyplot as plt
 from fastai.data.load import DataLoader, _loaders
+from fastai.distributed import DistributedDL
+from fastcore.basics import patch
 from fastai.data.core import DataLoaders
 from .core import rng, ratio_name, ConfigError, InputError
 from .tiles import LABEL_RTS, LABEL_VALID, EpochSampler, pos_neg, ensure_prepared
 from .augment import SegAugment, soft_label
 
 # %% auto #0
-__all__ = ['TileStore', 'sample_seed', 'TileDataset', 'nonblocking_copy', 'TileDL', 'loader_workers', 'check_data_config',
-           'rts_dataloaders']
+__all__ = ['TileStore', 'sample_seed', 'TileDataset', 'nonblocking_copy', 'batches', 'TileDL', 'loader_workers',
+           'check_data_config', 'rts_dataloaders']
 
 # %% ../nbs/05_data.ipynb #889294f3
 class TileStore:
@@ -100,6 +102,21 @@ def nonblocking_copy(device, pinned: bool) -> bool:
     "Whether a batch may be copied to `device` without blocking: page-locked memory to a CUDA device only"
     return bool(pinned) and device is not None and torch.device(device).type == 'cuda'
 
+def batches(dl: DataLoader):
+    "fastai's `DataLoader.__iter__` over `dl`, but a page-locked batch goes to a CUDA device without blocking"
+    nb = nonblocking_copy(dl.device, dl.pin_memory)
+    dl.randomize(); dl.before_iter()
+    dl._DataLoader__idxs = dl.get_idxs()  # fastai's private index list, read by its `sample`
+    for b in _loaders[dl.fake_l.num_workers == 0](dl.fake_l):
+        if dl.pin_memory and type(b) == list: b = tuple(b)  # pinning turns tuples into lists
+        if dl.device is not None: b = to_device(b, dl.device, non_blocking=nb)
+        yield dl.after_batch(b)
+    dl.after_iter()
+    if hasattr(dl, 'it'): del dl.it
+
+@patch
+def __iter__(self: DistributedDL): return batches(self)  # data-parallel training's loader copies the same way
+
 class TileDL(DataLoader):
     "A fastai DataLoader over a `TileDataset`, optionally drawing each epoch's tiles from an `EpochSampler`"
     n_inp = 1
@@ -122,17 +139,7 @@ class TileDL(DataLoader):
     def after_iter(self):
         if self.sampler is not None: self.epoch += 1
 
-    def __iter__(self):
-        "fastai's `DataLoader.__iter__`, but a page-locked batch goes to a CUDA device without blocking"
-        nb = nonblocking_copy(self.device, self.pin_memory)
-        self.randomize(); self.before_iter()
-        self._DataLoader__idxs = self.get_idxs()  # fastai's private index list, read by its `sample`
-        for b in _loaders[self.fake_l.num_workers == 0](self.fake_l):
-            if self.pin_memory and type(b) == list: b = tuple(b)  # pinning turns tuples into lists
-            if self.device is not None: b = to_device(b, self.device, non_blocking=nb)
-            yield self.after_batch(b)
-        self.after_iter()
-        if hasattr(self, 'it'): del self.it
+    def __iter__(self): return batches(self)
 
     def show_batch(self, b=None, max_n: int = 4, figsize_per: float = 3.):
         "Plot up to `max_n` samples: RGB (de-normalised) with the RTS outline; invalid pixels grey"
