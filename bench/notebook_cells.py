@@ -48,6 +48,7 @@ def main():
     cells = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code']
     os.chdir(os.path.dirname(os.path.abspath(args.notebook)))  # nbdev-test runs a notebook in its folder
     flagged = [i for i, s in enumerate(cells) if flags & set(directives(s))]
+    if not flagged: print(f"{args.notebook}: no cell carries {' '.join(sorted(flags))}"); sys.exit(1)
     last = flagged[-1] if flagged and args.stop_after_last_flagged else len(cells) - 1
     ns, missing, ran, skipped, failed, comp = {'__name__': '__main__'}, set(), [], [], [], codeop.Compile()
     for i, src in enumerate(cells[:last + 1]):
@@ -63,7 +64,6 @@ def main():
         if why: skipped.append(i); print(f"cell {i}{tag}: skipped, {why} ({dt:.1f} s)", flush=True)
         else: ran.append(i); print(f"cell {i}{tag}: ok ({dt:.1f} s)", flush=True)
     bad = [i for i in flagged if i <= last and i not in ran]
-    if not flagged: print(f"{args.notebook}: no cell carries {' '.join(sorted(flags))}"); sys.exit(1)
     print(f"{args.notebook}: {len(ran)} cells ran, {len(skipped)} skipped (missing here: {', '.join(sorted(missing)) or 'nothing'}), "
           f"{len(failed)} failed; cells flagged {' '.join(sorted(flags))}: {[i for i in flagged if i <= last]}, "
           f"{'all ran' if not bad else f'NOT RUN OR FAILED: {bad}'}")

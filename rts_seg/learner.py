@@ -34,8 +34,8 @@ from .core import load_config, ConfigError, InputError, default_tracking_uri
 # %% auto #0
 __all__ = ['PROGRESS_EVERY', 'precision_mode', 'largest_fitting', 'preserved', 'probe_step', 'max_batch_size', 'TorchAdamW',
            'opt_func', 'DeviceSmoothLoss', 'NoSync', 'Autocast', 'rts_learner', 'CosineAnnealing', 'run_state',
-           'set_run_state', 'Checkpoint', 'Resumed', 'ResumableEarlyStopping', 'ResumableSaveModel', 'train',
-           'load_trained']
+           'set_run_state', 'Checkpoint', 'Resumed', 'ResumableEarlyStopping', 'ResumableSaveModel', 'recorder_name',
+           'train', 'load_trained']
 
 # %% ../nbs/10_learner.ipynb #dbd0d63a
 def precision_mode(cfg, device=None) -> str:
@@ -168,13 +168,13 @@ class NoSync(Callback):
         "The losses recorded since the last call, as host tensors (with `mean_over_ranks`, and the smoothed loss, averaged over DDP ranks)"
         r = self.learn.recorder
         new, sl = r.losses[self.done:], r.smooth_loss
-        if mean_over_ranks and num_distrib() > 1 and torch.distributed.is_initialized():  # as fastai's gathered loss
-            t = torch.stack([*new, sl.val])
+        if mean_over_ranks and new and num_distrib() > 1 and torch.distributed.is_initialized():  # as fastai's gathered loss
+            t = torch.stack([*new, sl.val.to(new[0].device)])
             torch.distributed.all_reduce(t); t /= num_distrib()
             new, sl.val = list(t[:-1]), t[-1]
         if new: r.losses[self.done:] = list(torch.stack(new).cpu())
         self.done = len(r.losses)
-    def after_train(self): self.to_host(mean_over_ranks=True)  # every rank is here, after the same number of batches
+    def after_train(self): self.to_host(mean_over_ranks=True)  # assumes every rank trained the same number of batches (DistributedDL pads to that)
     def after_fit(self): self.to_host()
 
 PROGRESS_EVERY = 1.0  # seconds between two readings of the loss for the progress bar (each waits for the GPU)
@@ -186,7 +186,8 @@ def after_batch(self: ProgressCallback):
     if not hasattr(self, 'smooth_loss'): return
     now, last = time.monotonic(), getattr(self, '_shown', None)
     if last is None or self.iter == 0: self._shown = now  # the clock starts with each pass
-    elif now - last >= PROGRESS_EVERY: self.pbar.comment, self._shown = f'{self.smooth_loss.item():.4f}', now
+    elif now - last >= PROGRESS_EVERY or (self.training and self.iter + 1 == self.n_iter):  # and shows the pass's last loss
+        self.pbar.comment, self._shown = f'{self.smooth_loss.item():.4f}', now
 
 class Autocast(Callback):
     "Autocast the forward pass and loss to `dtype` on the Learner's device (CPU or GPU); bf16 needs no loss scaling"
@@ -300,7 +301,7 @@ def _broadcast(self: DistributedDL, t, rank):
     return t.tolist()
 
 # %% ../nbs/10_learner.ipynb #5b969f62
-def _monitor(name: str) -> str:
+def recorder_name(name: str) -> str:
     "Recorder name of an MLflow metric name of the validation set"
     return name.removeprefix('val_balanced_')
 
@@ -334,7 +335,7 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
     dls = rank0_first(rts_dataloaders, cfg, bs=bs, device=device)  # data prepared once, by rank 0
     folder.mkdir(parents=True, exist_ok=True)
     if not rank_distrib(): _write_atomic(folder/'config.yaml', config_yaml(cfg))  # `load_trained` rebuilds the model from it
-    monitor = _monitor(cfg.early_stopping_metric)
+    monitor = recorder_name(cfg.early_stopping_metric)
     early = ResumableEarlyStopping(monitor=monitor, comp=np.greater, patience=cfg.early_stopping_patience,
                                    best=state and state.get('best'), wait=state.get('wait', 0) if state else 0)
     best = ResumableSaveModel(monitor=monitor, comp=np.greater, fname=str(folder/'best_model'), best=state and state.get('best'))

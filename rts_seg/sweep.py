@@ -13,7 +13,7 @@ from .core import load_config, read_yaml, ConfigError
 from mlflow.entities import Param
 from .data import check_data_config
 from .callbacks import check_tracking, tracking_uri, experiment_id
-from .learner import train, _monitor
+from .learner import train, recorder_name
 
 # %% auto #0
 __all__ = ['read_grid', 'suggest', 'sweep']
@@ -65,7 +65,7 @@ def sweep(config: str | Path | None, grid: str | Path, overrides: dict | None = 
         learn = train(cfg, quiet=quiet, tags={'mlflow.parentRunId': parent})
         best = float(learn.cbs.filter(lambda c: isinstance(c, EarlyStoppingCallback))[0].best)
         rows.append(dict(run_name=cfg.run_name, **{k: str(v) for k, v in combo.items()}, best=best))
-        client.log_metric(parent, f'best_{_monitor(cfg.early_stopping_metric)}', best, step=len(rows) - 1)
+        client.log_metric(parent, f'best_{recorder_name(cfg.early_stopping_metric)}', best, step=len(rows) - 1)
         return best
     try:
         if not trials:
