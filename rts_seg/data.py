@@ -12,8 +12,6 @@ import numpy as np, pandas as pd, torch
 from fastai.torch_core import default_device, to_device
 import matplotlib.pyplot as plt
 from fastai.data.load import DataLoader, _loaders
-from fastai.distributed import DistributedDL
-from fastcore.basics import patch
 from fastai.data.core import DataLoaders
 from .core import rng, ratio_name, ConfigError, InputError
 from .tiles import LABEL_RTS, LABEL_VALID, EpochSampler, pos_neg, ensure_prepared
@@ -113,9 +111,6 @@ def batches(dl: DataLoader):
         yield dl.after_batch(b)
     dl.after_iter()
     if hasattr(dl, 'it'): del dl.it
-
-@patch
-def __iter__(self: DistributedDL): return batches(self)  # data-parallel training's loader copies the same way
 
 class TileDL(DataLoader):
     "A fastai DataLoader over a `TileDataset`, optionally drawing each epoch's tiles from an `EpochSampler`"

@@ -214,9 +214,8 @@ def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: 
     elif mode == 'fp16': cbs.append(MixedPrecision(AMPMode.FP16))
     if cfg.channels_last and on_gpu: cbs.append(ChannelsLast())
     if cfg.compile: model.compile(mode=None if cfg.compile_mode == 'default' else cfg.compile_mode)
-    learn = Learner(dls, model, loss_func=loss_from_config(cfg), opt_func=opt_func(cfg, model), lr=cfg.learning_rate,
-                    wd=cfg.weight_decay, metrics=metrics, cbs=[NoSync(), *cbs], path=path, model_dir='.')
-    return learn
+    return Learner(dls, model, loss_func=loss_from_config(cfg), opt_func=opt_func(cfg, model), lr=cfg.learning_rate,
+                   wd=cfg.weight_decay, metrics=metrics, cbs=[NoSync(), *cbs], path=path, model_dir='.')
 
 class CosineAnnealing(Callback):
     "Learning rate annealed from `lr_max` to `lr_min` over `n_epochs`, set from the run's epoch and batch (a resumed fit continues it exactly)"
@@ -299,6 +298,12 @@ def _broadcast(self: DistributedDL, t, rank):
     t = torch.LongTensor(t)
     torch.distributed.broadcast(t, rank)
     return t.tolist()
+
+@patch
+def __iter__(self: DistributedDL):
+    "fastai's pass over the batches, a page-locked batch copied to the GPU without blocking (`rts_seg.data.batches`)"
+    from rts_seg.data import batches  # the data stack: imported when a data-parallel run iterates
+    return batches(self)
 
 # %% ../nbs/10_learner.ipynb #5b969f62
 def recorder_name(name: str) -> str:
