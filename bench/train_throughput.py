@@ -77,17 +77,20 @@ def fastai_learner(args, device, mode, channels_last, data, cbs=(), **cfg_kw):
     return learn
 
 def fastai_loop(args, device, mode, channels_last, **cfg_kw):
-    "Images/s of `rts_learner` over the same batches as the plain loop, after warm-up (compile happens in warm-up)"
+    "Images/s of `rts_learner` over the same batches as the plain loop, after warm-up, and the seconds to the end of the first step (compile happens there)"
     from fastai.callback.core import Callback
     class Timer(Callback):
+        def before_fit(self): self.t0 = time.perf_counter()
+        def after_batch(self):
+            if self.iter == 0: sync(device); self.first = time.perf_counter() - self.t0
         def before_batch(self):
             if self.iter == args.warmup: sync(device); self.t = time.perf_counter()
         def after_epoch(self): sync(device); self.ips = args.steps * args.bs / (time.perf_counter() - self.t)
-    timer, t0 = Timer(), time.perf_counter()
+    timer = Timer()
     learn = fastai_learner(args, device, mode, channels_last, batches(args, device, channels_last, args.steps + args.warmup),
                            cbs=[timer], **cfg_kw)
     with learn.no_logging(): learn.fit(1)
-    return timer.ips, time.perf_counter() - t0
+    return timer.ips, timer.first
 
 def eval_rate(args, device, mode, channels_last, compile_model: bool):
     "Inference images/s (autocast, no grad) of the model, eager or compiled, and the time to the first batch"
@@ -153,6 +156,20 @@ def loader_rate(args, device, n_batches: int = 20):
         elif i > 1: n += len(b[0])
     return n / (time.perf_counter() - t), workers
 
+def compare_compile(args, device, name, mode, channels_last):
+    "Print training and inference images/s, eager then compiled, each as soon as it is measured (a lease may end mid-way)"
+    import torch._dynamo.utils
+    e, first = fastai_loop(args, device, mode, channels_last)
+    print(f"training, {name}, eager: {e:.1f} img/s (first step after {first:.1f} s)")
+    torch._dynamo.utils.counters.clear()
+    c, first = fastai_loop(args, device, mode, channels_last, compile=True, compile_mode=args.compile_mode)
+    n = torch._dynamo.utils.counters['stats']['unique_graphs']
+    print(f"training, {name}, compile ({args.compile_mode}): {c:.1f} img/s ({c / e:.2f}x eager; first step, the compile, after "
+          f"{first:.0f} s; {n} graph{'s' * (n != 1)} compiled)")
+    for comp in (False, True):
+        r, first = eval_rate(args, device, mode, channels_last, comp)
+        print(f"inference, {name}, {'compiled' if comp else 'eager'}: {r:.1f} img/s (first batch after {first:.1f} s)")
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--arch', default='unet++'); ap.add_argument('--backbone', default='efficientnet-b7')
@@ -182,13 +199,7 @@ def main():
         (t, _), (f, _) = fastai_loop(args, device, mode, cl, optimizer='adamw'), fastai_loop(args, device, mode, cl, optimizer='adamw_fastai')
         print(f"{name:<20}{p:>12.1f}{t:>13.1f}{100 * (1 - t / p):>9.1f}%{f:>14.1f}{100 * (1 - f / p):>9.1f}%")
     name, mode, cl = modes[-1]
-    if not args.no_compile:
-        (e, _), (c, ct) = fastai_loop(args, device, mode, cl), fastai_loop(args, device, mode, cl, compile=True, compile_mode=args.compile_mode)
-        print(f"training, {name}: eager {e:.1f} img/s, compile ({args.compile_mode}) {c:.1f} img/s ({c / e:.2f}x; "
-              f"compile + warm-up + timed steps took {ct:.0f} s)")
-        for comp in (False, True):
-            r, first = eval_rate(args, device, mode, cl, comp)
-            print(f"inference, {name}, {'compiled' if comp else 'eager'}: {r:.1f} img/s (first batch after {first:.1f} s)")
+    if not args.no_compile: compare_compile(args, device, name, mode, cl)
     if not args.no_profile:
         print(f"top kernels of three training steps ({name}, rts_learner):")
         print(profile(args, device, mode, cl))

@@ -105,9 +105,9 @@ class WindowPredictor:
         self.channels_last = bool(channels_last) and self.device.type == 'cuda'
         self.model = model.to(self.device).eval()
         if self.channels_last: self.model = self.model.to(memory_format=torch.channels_last)
-        if compile and getattr(self.model, '_compiled_call_impl', None) is None:   # compiled once, however many scenes
-            self.model.compile(mode=None if compile_mode == 'default' else compile_mode)
-        self.compiled = getattr(self.model, '_compiled_call_impl', None) is not None
+        from rts_seg.models import compile_model, is_compiled   # here: smp is slow to import, and the CLI imports this module
+        if compile: compile_model(self.model, compile_mode)   # compiled once, however many scenes
+        self.compiled = is_compiled(self.model)
         self.batch_size = batch_size
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
 

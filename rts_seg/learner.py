@@ -26,16 +26,16 @@ from fastcore.basics import patch
 from contextlib import nullcontext, contextmanager, suppress
 from .losses import loss_from_config
 from .metrics import rts_metrics
-from .models import build_model
+from .models import build_model, compile_model
 from .core import load_config, ConfigError, InputError, default_tracking_uri
 # the data (rasterio, GeoPandas) and tracking (MLflow) stacks are imported where a run needs them: a Learner over
 # given DataLoaders needs only torch, fastai and smp (the GPU bench runs with nothing else installed)
 
 # %% auto #0
 __all__ = ['PROGRESS_EVERY', 'precision_mode', 'largest_fitting', 'preserved', 'probe_step', 'max_batch_size', 'TorchAdamW',
-           'opt_func', 'DeviceSmoothLoss', 'NoSync', 'Autocast', 'rts_learner', 'CosineAnnealing', 'run_state',
-           'set_run_state', 'Checkpoint', 'Resumed', 'ResumableEarlyStopping', 'ResumableSaveModel', 'recorder_name',
-           'train', 'load_trained']
+           'opt_func', 'DeviceSmoothLoss', 'NoSync', 'Autocast', 'DynamicEvalBatch', 'rts_learner', 'CosineAnnealing',
+           'run_state', 'set_run_state', 'Checkpoint', 'Resumed', 'ResumableEarlyStopping', 'ResumableSaveModel',
+           'recorder_name', 'train', 'load_trained']
 
 # %% ../nbs/10_learner.ipynb #dbd0d63a
 def precision_mode(cfg, device=None) -> str:
@@ -202,6 +202,13 @@ class Autocast(Callback):
     def after_loss(self): self._exit()
     def after_cancel_batch(self): self._exit()
 
+class DynamicEvalBatch(Callback):
+    "Mark the batch dimension of evaluation inputs dynamic: a compiled model compiles one evaluation graph for every batch size"
+    order = 100  # after every callback that may replace the batch
+    def before_batch(self):
+        x = self.learn.xb[0]
+        if not self.training and x.shape[0] > 1: torch._dynamo.mark_dynamic(x, 0)  # a batch of one is specialised anyway
+
 def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: str | Path = '.') -> Learner:
     "A fastai Learner for `cfg`: model, loss, AdamW, RTS metrics, mixed precision, channels-last, compile and grad accumulation as configured"
     model = model if model is not None else build_model(cfg)
@@ -213,7 +220,9 @@ def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: 
     if mode == 'bf16': cbs.append(Autocast(torch.bfloat16))
     elif mode == 'fp16': cbs.append(MixedPrecision(AMPMode.FP16))
     if cfg.channels_last and on_gpu: cbs.append(ChannelsLast())
-    if cfg.compile: model.compile(mode=None if cfg.compile_mode == 'default' else cfg.compile_mode)
+    if cfg.compile:
+        compile_model(model, cfg.compile_mode)
+        cbs.append(DynamicEvalBatch())
     return Learner(dls, model, loss_func=loss_from_config(cfg), opt_func=opt_func(cfg, model), lr=cfg.learning_rate,
                    wd=cfg.weight_decay, metrics=metrics, cbs=[NoSync(), *cbs], path=path, model_dir='.')
 

@@ -13,7 +13,8 @@ import segmentation_models_pytorch as smp
 from .core import ConfigError, InputError
 
 # %% auto #0
-__all__ = ['ARCHITECTURES', 'architecture', 'WeightsError', 'vit_kwargs', 'smp_model', 'FusionBlock', 'LateFusion', 'build_model']
+__all__ = ['ARCHITECTURES', 'architecture', 'WeightsError', 'vit_kwargs', 'smp_model', 'FusionBlock', 'LateFusion', 'build_model',
+           'is_compiled', 'compile_model']
 
 # %% ../nbs/08_models.ipynb #94606f25
 ARCHITECTURES = {
@@ -127,3 +128,13 @@ def build_model(cfg) -> nn.Module:
         return LateFusion(cfg.architecture, cfg.backbone, c_in - 3, cfg.encoder_weights, cfg.aux_backbone)
     if cfg.fusion != 'early': raise ConfigError(f"{cfg.config_path}: fusion must be early or late, got {cfg.fusion!r}")
     return smp_model(cfg.architecture, cfg.backbone, c_in, cfg.encoder_weights, int(cfg.input_size[0]))
+
+# %% ../nbs/08_models.ipynb #2428be49
+def is_compiled(model: nn.Module) -> bool:
+    "Whether `model` was compiled in place (`nn.Module.compile`)"
+    return getattr(model, '_compiled_call_impl', None) is not None
+
+def compile_model(model: nn.Module, mode: str = 'default') -> nn.Module:
+    "Compile `model` in place with `torch.compile` in `mode` (the config's `compile_mode`), unless it already is"
+    if not is_compiled(model): model.compile(mode=None if mode == 'default' else mode)
+    return model
