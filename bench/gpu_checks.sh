@@ -7,6 +7,7 @@
 #                        (`pip install -e ".[dev]"`); on a bare GPU machine with only torch, fastai and smp,
 #                        bench/notebook_cells.py runs 10_learner's (cells needing the data/MLflow stacks are skipped)
 #   cudnn_benchmark.txt  the bf16 loops again with torch.backends.cudnn.benchmark
+#   tf_padding.txt       the bf16 loops again with EfficientNet's pads as smp makes them (before fold_same_padding)
 #   profile.txt          the profiler's top kernels of three bf16 training steps
 #   compile.txt          compile: true against eager, for training and for inference
 #   memory.txt           peak GPU memory per batch size and the batch `max_that_fits` picks (fp32 and bf16)
@@ -23,7 +24,7 @@ py=$(command -v python3 || command -v python)
 nvidia-smi 2>&1 | tee "$out/nvidia-smi.txt"
 $py -c "import torch; assert torch.cuda.is_available(), 'no CUDA device: these checks need a GPU'" || exit 2
 $py -c "import torch, fastai, segmentation_models_pytorch as smp; print('torch', torch.__version__, 'fastai', fastai.__version__, 'smp', smp.__version__, 'cuDNN', torch.backends.cudnn.version())" 2>&1 | tee -a "$out/nvidia-smi.txt"
-sections=" ${GPU_CHECKS:-loops cuda_cells cudnn_benchmark profile compile memory slow_cuda} "
+sections=" ${GPU_CHECKS:-loops cuda_cells cudnn_benchmark tf_padding profile compile memory slow_cuda} "
 want() { [[ "$sections" == *" $1 "* ]]; }
 bench() {
   local name=$1 limit=$2; shift 2; want "$name" || return 0
@@ -37,6 +38,7 @@ if want cuda_cells; then
   else timeout 300 $py bench/notebook_cells.py nbs/10_learner.ipynb --flags cuda --stop-after-last-flagged 2>&1 | tee "$out/cuda_cells.txt"; cells=$?; fi
 fi
 bench cudnn_benchmark 200 --precisions bf16 --cudnn-benchmark --no-compile --no-profile --no-memory "$@"
+bench tf_padding 200 --precisions bf16 --tf-padding --no-compile --no-profile --no-memory "$@"
 bench profile 200 --precisions bf16 --no-loops --no-compile --no-memory "$@"
 bench compile 600 --precisions bf16 --no-loops --no-profile --no-memory "$@"
 bench memory 300 --no-loops --no-compile --no-profile "$@"

@@ -9,7 +9,7 @@ loader on synthetic tiles (needs rasterio and the geospatial stack; everything e
 Run it on a GPU machine; `--tiny` is the CPU smoke mode CI runs (every path, tiny shapes: not a measurement).
 Usage: python bench/train_throughput.py [--arch unet++ --backbone efficientnet-b7 --size 512 --bs 16 --steps 15]
                                         [--precisions fp32 bf16] [--no-loops] [--no-compile] [--no-profile]
-                                        [--no-memory] [--loader] [--cudnn-benchmark]
+                                        [--no-memory] [--loader] [--cudnn-benchmark] [--tf-padding]
        python bench/train_throughput.py --tiny
 """
 import argparse, os, time
@@ -94,8 +94,9 @@ def fastai_loop(args, device, mode, channels_last, **cfg_kw):
 
 def eval_rate(args, device, mode, channels_last, compile_model: bool):
     "Inference images/s (autocast, no grad) of the model, eager or compiled, and the time to the first batch"
+    from rts_seg.models import compile_model as compiled
     model = make(args, device, channels_last).eval()
-    if compile_model: model.compile()
+    if compile_model: compiled(model, args.compile_mode)
     dt = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(mode)
     data = batches(args, device, channels_last, args.steps + args.warmup)
     t0 = time.perf_counter()
@@ -116,11 +117,22 @@ def profile(args, device, mode, channels_last, top: int = 15):
     with learn.no_logging(): learn.fit(1)  # warm-up: cuDNN algorithms, allocator
     feed[:] = data[args.warmup:]           # the loader yields from this list: three fresh steps
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == 'cuda' else [])
-    with prof(activities=acts) as p:
+    with prof(activities=acts, record_shapes=True) as p:
         with learn.no_logging(): learn.fit(1)
         sync(device)
     key = 'self_cuda_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
-    return p.key_averages().table(sort_by=key, row_limit=top, max_name_column_width=60)
+    return p.key_averages().table(sort_by=key, row_limit=top, max_name_column_width=60) + '\n' + copy_sources(p, device)
+
+def copy_sources(p, device, top: int = 8) -> str:
+    "What the copy kernels are: time under dtype casts (`aten::_to_copy`) against layout copies (`aten::clone`, `contiguous`), and the largest casts by shape"
+    key = 'device_time_total' if device.type == 'cuda' else 'cpu_time_total'   # microseconds, the op and what it calls
+    ops = sorted((e for e in p.key_averages() if e.key in ('aten::_to_copy', 'aten::clone', 'aten::contiguous', 'aten::copy_', 'aten::cat')),
+                 key=lambda e: -getattr(e, key))
+    lines = [f"copies ({'device' if device.type == 'cuda' else 'CPU'} time, three steps):"]
+    lines += [f"  {e.key:<20}{e.count:>7} calls {getattr(e, key) / 1e3:>9.1f} ms" for e in ops]
+    casts = sorted((e for e in p.key_averages(group_by_input_shape=True) if e.key == 'aten::_to_copy'), key=lambda e: -getattr(e, key))
+    lines += [f"  cast of {str(e.input_shapes[0] if e.input_shapes else '?'):<28}{e.count:>6} calls {getattr(e, key) / 1e3:>9.1f} ms" for e in casts[:top]]
+    return '\n'.join(lines)
 
 def peak_memory(args, device, mode, channels_last):
     "Peak GPU memory (GiB) of one training step at each batch size the finder tries, and the batch it picks"
@@ -182,7 +194,11 @@ def main():
     ap.add_argument('--no-compile', action='store_true'); ap.add_argument('--no-profile', action='store_true')
     ap.add_argument('--no-memory', action='store_true'); ap.add_argument('--loader', action='store_true')
     ap.add_argument('--compile-mode', default='default'); ap.add_argument('--cudnn-benchmark', action='store_true')
+    ap.add_argument('--tf-padding', action='store_true', help="EfficientNet's padded copies as smp makes them (not folded into the convolutions)")
     args = ap.parse_args()
+    if args.tf_padding:
+        import rts_seg.models
+        rts_seg.models.fold_same_padding = lambda model: model   # what every model was before fold_same_padding
     if args.tiny: args.arch, args.backbone, args.size, args.bs, args.steps, args.warmup = 'unet', 'resnet18', 64, 2, 4, 2
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     if args.cudnn_benchmark: torch.backends.cudnn.benchmark = True
@@ -192,7 +208,8 @@ def main():
         print(torch.cuda.get_device_name(0), f'torch {torch.__version__}', f'cudnn.benchmark {torch.backends.cudnn.benchmark}')
     else: print('CPU only: fp32. Tiny mode is a smoke test: at 2×64² the fixed per-batch cost of any training loop dominates, '
                 'so its "overhead" is not a measurement of the < 3 % target (that needs 512² batches on a GPU)')
-    print(f"{args.arch} / {args.backbone}, {args.size}², batch {args.bs}, {args.steps} timed steps after {args.warmup} warm-up")
+    print(f"{args.arch} / {args.backbone}, {args.size}², batch {args.bs}, {args.steps} timed steps after {args.warmup} warm-up"
+          + (", EfficientNet's pads not folded" if args.tf_padding else ''))
     if not args.no_loops: print(f"{'precision':<20}{'plain img/s':>12}{'adamw img/s':>13}{'overhead':>10}{'adamw_fastai':>14}{'overhead':>10}")
     for name, mode, cl in modes * (not args.no_loops):
         p = plain_loop(args, device, mode, cl)

@@ -115,12 +115,15 @@ def batches(dl: DataLoader):
 class TileDL(DataLoader):
     "A fastai DataLoader over a `TileDataset`, optionally drawing each epoch's tiles from an `EpochSampler`"
     n_inp = 1
-    def __init__(self, dataset: TileDataset, sampler: EpochSampler | None = None, seed: int = 42, **kwargs):
-        self.sampler, self.seed = sampler, seed
+    def __init__(self, dataset: TileDataset, sampler: EpochSampler | None = None, seed: int = 42, full_batches: bool = False, **kwargs):
+        self.sampler, self.seed, self.full_batches = sampler, seed, full_batches
         kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches: their copy need not block
         super().__init__(dataset, **kwargs)
-        self.drop_partial = self.drop_last
         self.epoch = 0
+
+    def _batch(self) -> int:
+        "What an epoch's tile count is made a multiple of: a batch on every data-parallel rank (with `full_batches`)"
+        return (self.bs or 1) * max(num_distrib(), 1) if self.full_batches else 1
 
     @property
     def epoch(self) -> int: return self._epoch
@@ -129,13 +132,11 @@ class TileDL(DataLoader):
     def epoch(self, epoch: int):
         "The epoch of the next pass; with a sampler, `len` becomes that pass's number of batches"
         self._epoch = epoch
-        if self.sampler is None: return
-        self.n = len(self.sampler.pos) + self.sampler.n_neg(epoch)
-        self.drop_last = self.drop_partial and self.n >= self.bs * max(num_distrib(), 1)  # never a pass (on any rank) without a batch
+        if self.sampler is not None: self.n = len(self.sampler.pos) + self.sampler.n_neg(epoch, self._batch())
 
     def get_idxs(self):
         if self.sampler is None: return super().get_idxs()
-        idxs = [self.dataset.id_pos[t] for t in self.sampler.ids(self.epoch)]
+        idxs = [self.dataset.id_pos[t] for t in self.sampler.ids(self.epoch, self._batch())]
         return list(rng([self.seed, self.epoch]).permutation(idxs)) if self.shuffle else idxs
 
     def before_iter(self):
@@ -203,7 +204,7 @@ def rts_dataloaders(cfg, bs: int | None = None, device=None, num_workers: int | 
     tr = index.set_index('tile_id').loc[train_ids].reset_index()
     sampler = EpochSampler(*pos_neg(tr, cfg.data.min_pos_pixels), cfg.train_pos_neg_ratio, cfg.train_ratio_schedule, cfg.random_seed)
     aug = SegAugment(cfg.augment, crop=crop, seed=cfg.random_seed) if cfg.augment.enabled else None
-    train = TileDL(ds(train_ids, aug), sampler, seed=cfg.random_seed, bs=bs, shuffle=True, drop_last=True, num_workers=nw)
+    train = TileDL(ds(train_ids, aug), sampler, seed=cfg.random_seed, bs=bs, shuffle=True, full_batches=True, num_workers=nw)
     vb = _read_set(root, 'val_balanced')
     if vb is None or not len(vb): raise InputError(f"{root}: no val_balanced set (see report.json): more scenes or other blocks are needed")
     valid = TileDL(ds(vb), bs=bs, shuffle=False, num_workers=nw)

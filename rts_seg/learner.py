@@ -26,7 +26,7 @@ from fastcore.basics import patch
 from contextlib import nullcontext, contextmanager, suppress
 from .losses import loss_from_config
 from .metrics import rts_metrics
-from .models import build_model, compile_model
+from .models import build_model, compile_model, mark_batch_dynamic
 from .core import load_config, ConfigError, InputError, default_tracking_uri
 # the data (rasterio, GeoPandas) and tracking (MLflow) stacks are imported where a run needs them: a Learner over
 # given DataLoaders needs only torch, fastai and smp (the GPU bench runs with nothing else installed)
@@ -206,8 +206,7 @@ class DynamicEvalBatch(Callback):
     "Mark the batch dimension of evaluation inputs dynamic: a compiled model compiles one evaluation graph for every batch size"
     order = 100  # after every callback that may replace the batch
     def before_batch(self):
-        x = self.learn.xb[0]
-        if not self.training and x.shape[0] > 1: torch._dynamo.mark_dynamic(x, 0)  # a batch of one is specialised anyway
+        if not self.training: mark_batch_dynamic(self.learn.xb[0])
 
 def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: str | Path = '.') -> Learner:
     "A fastai Learner for `cfg`: model, loss, AdamW, RTS metrics, mixed precision, channels-last, compile and grad accumulation as configured"

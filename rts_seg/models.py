@@ -13,8 +13,8 @@ import segmentation_models_pytorch as smp
 from .core import ConfigError, InputError
 
 # %% auto #0
-__all__ = ['ARCHITECTURES', 'architecture', 'WeightsError', 'vit_kwargs', 'smp_model', 'FusionBlock', 'LateFusion', 'build_model',
-           'is_compiled', 'compile_model']
+__all__ = ['ARCHITECTURES', 'architecture', 'fold_same_padding', 'WeightsError', 'vit_kwargs', 'smp_model', 'FusionBlock',
+           'LateFusion', 'build_model', 'is_compiled', 'compile_model', 'mark_batch_dynamic']
 
 # %% ../nbs/08_models.ipynb #94606f25
 ARCHITECTURES = {
@@ -28,6 +28,16 @@ def architecture(name: str) -> type:
     key = name.lower().replace(' ', '').replace('_', '')
     if key not in ARCHITECTURES: raise ConfigError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[key]
+
+# %% ../nbs/08_models.ipynb #f0261d61
+def fold_same_padding(model: nn.Module) -> nn.Module:
+    "Make each symmetric TensorFlow-style 'same' padding in `model` the convolution's own: the same output without a padded copy of the input"
+    for m in model.modules():
+        pad = getattr(m, 'static_padding', None)
+        if isinstance(m, nn.Conv2d) and isinstance(pad, nn.ZeroPad2d) and m.padding == (0, 0) and m.padding_mode == 'zeros':
+            left, right, top, bottom = pad.padding
+            if left == right and top == bottom: m.padding, m.static_padding = (top, left), nn.Identity()
+    return model
 
 # %% ../nbs/08_models.ipynb #fc021b08
 class WeightsError(InputError, RuntimeError):
@@ -51,7 +61,7 @@ def vit_kwargs(arch: type, backbone: str, img_size: int | None) -> dict:
 def _create(arch: type, backbone: str, weights, in_channels: int, img_size: int | None = None) -> nn.Module:
     "An smp model, with a clear error when its pretrained weights cannot be downloaded"
     kw = vit_kwargs(arch, backbone, img_size)
-    try: return arch(encoder_name=backbone, encoder_weights=weights, in_channels=in_channels, classes=1, **kw)
+    try: return fold_same_padding(arch(encoder_name=backbone, encoder_weights=weights, in_channels=in_channels, classes=1, **kw))
     except (KeyError, ValueError): raise
     except Exception as e:
         if weights is None: raise
@@ -129,7 +139,7 @@ def build_model(cfg) -> nn.Module:
     if cfg.fusion != 'early': raise ConfigError(f"{cfg.config_path}: fusion must be early or late, got {cfg.fusion!r}")
     return smp_model(cfg.architecture, cfg.backbone, c_in, cfg.encoder_weights, int(cfg.input_size[0]))
 
-# %% ../nbs/08_models.ipynb #2428be49
+# %% ../nbs/08_models.ipynb #a3f8e1a4
 def is_compiled(model: nn.Module) -> bool:
     "Whether `model` was compiled in place (`nn.Module.compile`)"
     return getattr(model, '_compiled_call_impl', None) is not None
@@ -138,3 +148,8 @@ def compile_model(model: nn.Module, mode: str = 'default') -> nn.Module:
     "Compile `model` in place with `torch.compile` in `mode` (the config's `compile_mode`), unless it already is"
     if not is_compiled(model): model.compile(mode=None if mode == 'default' else mode)
     return model
+
+def mark_batch_dynamic(x: torch.Tensor) -> torch.Tensor:
+    "Let a compiled model take `x`'s batch size as dynamic (where the model allows it): one graph for every batch size"
+    if x.shape[0] > 1: torch._dynamo.maybe_mark_dynamic(x, 0)  # a batch of one is specialised whatever is marked
+    return x

@@ -214,19 +214,20 @@ class EpochSampler:
         self.pos, self.neg, self.ratio, self.schedule, self.seed = np.asarray(pos), np.asarray(neg), ratio, schedule, seed
         for e in [0] + [int(s[0]) for s in schedule or []]: self.n_neg(e)  # fail now, not at epoch 30
 
-    def n_neg(self, epoch: int) -> int:
-        "Negatives drawn at `epoch`"
+    def n_neg(self, epoch: int, batch: int = 1) -> int:
+        "Negatives drawn at `epoch`; with `batch`, fewer by less than a batch where that makes the epoch whole batches"
         r = ratio_at(epoch, self.ratio, self.schedule)
         p, n = parse_ratio(r)
         need = int(np.ceil(len(self.pos) * n / p))
         if need > len(self.neg):
             raise InsufficientTiles(f"train ratio {r} (epoch {epoch}) needs {need} negative tiles for {len(self.pos)} "
                                     f"positive tiles, but the train split has {len(self.neg)}")
-        return need
+        extra = (len(self.pos) + need) % batch
+        return need - extra if extra <= need and len(self.pos) + need >= batch else need  # never a positive, never no batch
 
-    def ids(self, epoch: int) -> np.ndarray:
-        "Tile ids for `epoch` (positives first, then negatives)"
-        negs = rng([self.seed, epoch]).choice(self.neg, size=self.n_neg(epoch), replace=False)
+    def ids(self, epoch: int, batch: int = 1) -> np.ndarray:
+        "Tile ids for `epoch` (positives first, then negatives); with `batch`, a whole number of batches where the negatives allow"
+        negs = rng([self.seed, epoch]).choice(self.neg, size=self.n_neg(epoch, batch), replace=False)
         return np.concatenate([self.pos, np.sort(negs)])
 
 # %% ../nbs/03_tiles.ipynb #e652251d
