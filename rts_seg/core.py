@@ -76,6 +76,7 @@ CONFIG_DEFAULTS: dict = {
     'compile': False,                    # torch.compile the model for training and evaluation
     'compile_mode': 'default',           # default | reduce-overhead (CUDA graphs) | max-autotune | max-autotune-no-cudagraphs
     'cudnn_benchmark': False,            # cuDNN picks the fastest kernels: faster on GPU, no longer bit-reproducible
+    'sync_bn': 'auto',                   # data-parallel GPUs share BatchNorm statistics; auto: unless compiled
     'output_dir': 'runs',                # checkpoints: OUTPUT_DIR/RUN_NAME/
     'mlflow': {
         'experiment': 'rts-segmentation-v2',
@@ -121,12 +122,13 @@ CONFIG_DEFAULTS: dict = {
 CONFIG_TYPES: dict = {
     'encoder_weights': (str, NoneType), 'aux_backbone': (str, NoneType), 'batch_size': (int, str),
     'train_ratio_schedule': (list, NoneType),
+    'sync_bn': (str, bool),
     'data.aux': (str, NoneType), 'mlflow.tracking_uri': (str, NoneType), 'data.num_workers': (int, str),
 }
 CONFIG_CHOICES: dict = {  # keys whose string value is one of a few names
     'optimizer': ('adamw', 'adamw_fastai'), 'mixed_precision': ('auto', 'bf16', 'fp16', 'none'),
     'compile_mode': ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs'),
-    'batch_size': ('max_that_fits',), 'data.num_workers': ('auto',),
+    'batch_size': ('max_that_fits',), 'data.num_workers': ('auto',), 'sync_bn': ('auto',),
     'fusion': ('early', 'late'), 'scheduler': ('cosine_annealing',), 'soft_labels.method': ('none', 'distance', 'gaussian'),
 }
 CONFIG_RANGES: dict = {  # numbers (or each number of a list) and their interval: [ ] closed, ( ) open

@@ -35,7 +35,7 @@ from .core import load_config, ConfigError, InputError, default_tracking_uri
 __all__ = ['PROGRESS_EVERY', 'precision_mode', 'largest_fitting', 'preserved', 'probe_step', 'max_batch_size', 'TorchAdamW',
            'opt_func', 'DeviceSmoothLoss', 'NoSync', 'Autocast', 'DynamicEvalBatch', 'rts_learner', 'CosineAnnealing',
            'run_state', 'set_run_state', 'Checkpoint', 'Resumed', 'ResumableEarlyStopping', 'ResumableSaveModel',
-           'recorder_name', 'train', 'load_trained']
+           'sync_batchnorm', 'recorder_name', 'train', 'load_trained']
 
 # %% ../nbs/10_learner.ipynb #dbd0d63a
 def precision_mode(cfg, device=None) -> str:
@@ -313,6 +313,12 @@ def __iter__(self: DistributedDL):
     from rts_seg.data import batches  # the data stack: imported when a data-parallel run iterates
     return batches(self)
 
+# %% ../nbs/10_learner.ipynb #f060da69
+def sync_batchnorm(cfg, device) -> bool:
+    "Whether data-parallel ranks share BatchNorm statistics: `sync_bn`, where auto means on GPUs unless `compile` (torch.compile breaks its graph at each SyncBatchNorm)"
+    if torch.device(device).type == 'cpu': return False  # SyncBatchNorm runs on GPUs only
+    return not cfg.compile if cfg.sync_bn == 'auto' else bool(cfg.sync_bn)
+
 # %% ../nbs/10_learner.ipynb #5b969f62
 def recorder_name(name: str) -> str:
     "Recorder name of an MLflow metric name of the validation set"
@@ -336,6 +342,8 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
     if num_distrib() > 1:  # under `accelerate launch`: set up the process group first (gloo on CPU, NCCL on GPU)
         from accelerate import PartialState
         PartialState(cpu=on_cpu)
+        if not on_cpu and not rank_distrib():
+            print(f"data-parallel on {num_distrib()} GPUs, BatchNorm {'synchronised' if sync_batchnorm(cfg, device) else 'per GPU'}")
     client = check_tracking(tracking_uri(cfg))  # fail fast, before data or model
     folder = Path(cfg.output_dir)/cfg.run_name
     state = json.loads((folder/'state.json').read_text()) if resume and (folder/'state.json').exists() else None
@@ -369,7 +377,7 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
         print(f"resuming {cfg.run_name} at epoch {start} (MLflow run {state['run_id']})")
     learn.epoch_offset = start
     try:
-        with learn.distrib_ctx(sync_bn=not on_cpu, cpu=on_cpu) if num_distrib() > 1 else nullcontext():  # DDP; SyncBatchNorm on GPU only
+        with learn.distrib_ctx(sync_bn=sync_batchnorm(cfg, device), cpu=on_cpu) if num_distrib() > 1 else nullcontext():  # DDP
             learn.fit(cfg.max_epochs - start, cbs=[CosineAnnealing(cfg.learning_rate, cfg.min_lr, cfg.max_epochs), Resumed(rng_file)])
     except BaseException as e:
         _end_run(mlf, 'KILLED' if isinstance(e, KeyboardInterrupt) else 'FAILED')
