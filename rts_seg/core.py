@@ -221,7 +221,8 @@ def validate_config(cfg: dict, src: str = '<config>', schema: dict = CONFIG_DEFA
             raise ConfigError(f"{src}: key '{key}' expects {names}, got {type(v).__name__} {v!r}")
         if key in RATIO_KEYS: _check_ratio(key, v, src)
         if key in CONFIG_CHOICES and isinstance(v, str) and v not in CONFIG_CHOICES[key]:
-            raise ConfigError(f"{src}: key '{key}' is {v!r}; expected one of {', '.join(CONFIG_CHOICES[key])}")
+            also = ' (or true, false)' if bool in exp else ''
+            raise ConfigError(f"{src}: key '{key}' is {v!r}; expected one of {', '.join(CONFIG_CHOICES[key])}{also}")
         if key == 'val_realistic_ratios':
             for r in v: _check_ratio(key, r, src)
         if key == 'train_ratio_schedule': _check_schedule(key, v, src)

@@ -316,7 +316,7 @@ def __iter__(self: DistributedDL):
 # %% ../nbs/10_learner.ipynb #f060da69
 def sync_batchnorm(cfg, device) -> bool:
     "Whether data-parallel ranks share BatchNorm statistics: `sync_bn`, where auto means on GPUs unless `compile` (torch.compile breaks its graph at each SyncBatchNorm)"
-    if torch.device(device).type == 'cpu': return False  # SyncBatchNorm runs on GPUs only
+    if torch.device(device).type != 'cuda': return False  # SyncBatchNorm runs on GPUs only
     return not cfg.compile if cfg.sync_bn == 'auto' else bool(cfg.sync_bn)
 
 # %% ../nbs/10_learner.ipynb #5b969f62
@@ -336,14 +336,15 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
     from rts_seg.callbacks import MLflowCallback, check_tracking, tracking_uri, config_yaml
     set_seed(cfg.random_seed, reproducible=True)
     device = device or default_device()
-    on_cpu = torch.device(device).type == 'cpu'
+    on_cpu, sync = torch.device(device).type == 'cpu', sync_batchnorm(cfg, device)
     if not on_cpu and cfg.cudnn_benchmark:  # fastest kernels, at the cost of bit-exact repeats
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = True, False
     if num_distrib() > 1:  # under `accelerate launch`: set up the process group first (gloo on CPU, NCCL on GPU)
         from accelerate import PartialState
         PartialState(cpu=on_cpu)
-        if not on_cpu and not rank_distrib():
-            print(f"data-parallel on {num_distrib()} GPUs, BatchNorm {'synchronised' if sync_batchnorm(cfg, device) else 'per GPU'}")
+        why = (' (sync_bn: true needs GPUs)' if cfg.sync_bn is True and not sync else
+               ' (warning: compile: true breaks its graph at every SyncBatchNorm)' if sync and cfg.compile else '')
+        if not rank_distrib(): print(f"data-parallel on {num_distrib()} ranks, BatchNorm {'synchronised' if sync else 'per rank'}{why}")
     client = check_tracking(tracking_uri(cfg))  # fail fast, before data or model
     folder = Path(cfg.output_dir)/cfg.run_name
     state = json.loads((folder/'state.json').read_text()) if resume and (folder/'state.json').exists() else None
@@ -361,7 +362,8 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
                                    best=state and state.get('best'), wait=state.get('wait', 0) if state else 0)
     best = ResumableSaveModel(monitor=monitor, comp=np.greater, fname=str(folder/'best_model'), best=state and state.get('best'))
     mlf = MLflowCallback(cfg, run_id=state and state['run_id'], client=client, best_model=folder/'best_model.pth',
-                         extra_params={'batch_size': bs, 'n_parameters': sum(p.numel() for p in model.parameters())}, tags=tags)
+                         extra_params={'batch_size': bs, 'n_parameters': sum(p.numel() for p in model.parameters()),
+                                       **({'sync_bn': sync} if num_distrib() > 1 else {})}, tags=tags)
     learn = rts_learner(dls, cfg, model, cbs=[mlf, early, best, Checkpoint(folder, mlf, early), *(cbs or [])])
     if quiet: learn.remove_cb(ProgressCallback)
     start, rng_file = 0, None
@@ -377,7 +379,7 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
         print(f"resuming {cfg.run_name} at epoch {start} (MLflow run {state['run_id']})")
     learn.epoch_offset = start
     try:
-        with learn.distrib_ctx(sync_bn=sync_batchnorm(cfg, device), cpu=on_cpu) if num_distrib() > 1 else nullcontext():  # DDP
+        with learn.distrib_ctx(sync_bn=sync, cpu=on_cpu) if num_distrib() > 1 else nullcontext():  # DDP
             learn.fit(cfg.max_epochs - start, cbs=[CosineAnnealing(cfg.learning_rate, cfg.min_lr, cfg.max_epochs), Resumed(rng_file)])
     except BaseException as e:
         _end_run(mlf, 'KILLED' if isinstance(e, KeyboardInterrupt) else 'FAILED')
