@@ -154,12 +154,13 @@ def autocast_dtype(learn, device: torch.device) -> torch.dtype | None:
 
 def frozen_outputs(learn, dl=None, progress: bool = False):
     "Yield `(logits, target, valid, x)` of `learn`'s frozen model (eval mode, no gradients, its autocast) over `dl` (default `learn.dls.valid`)"
-    from rts_seg.models import mark_batch_dynamic   # here: the Learner has imported smp already
+    from rts_seg.models import is_compiled, pad_batch   # here: the Learner has imported smp already
     dl = learn.dls.valid if dl is None else dl
     model = learn.model
     p = next(model.parameters(), None)
     device = p.device if p is not None else torch.device(getattr(learn.dls, 'device', None) or 'cpu')
     dtype, n_inp = autocast_dtype(learn, device), getattr(learn.dls, 'n_inp', 1)
+    pad_to = max(getattr(dl, 'bs', 0) or 0, getattr(learn.dls.valid, 'bs', 0) or 0) if is_compiled(model) else 0   # one shape: one graph
     was_training = model.training
     model.eval()
     try:
@@ -167,7 +168,7 @@ def frozen_outputs(learn, dl=None, progress: bool = False):
             for b in (progress_bar(dl, leave=False) if progress else dl):
                 xb = [x.to(device) for x in b[:n_inp]]
                 with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                    logits = model(mark_batch_dynamic(xb[0]), *xb[1:])   # compiled: one graph, whatever the batch sizes
+                    logits = model(*(pad_batch(x, pad_to) for x in xb))[:len(xb[0])]
                 yield logits.float(), b[n_inp], b[n_inp + 1] if len(b) > n_inp + 1 else None, xb[0]
     finally: model.train(was_training)
 

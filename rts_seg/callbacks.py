@@ -132,7 +132,9 @@ class MLflowCallback(Callback):
             c.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
             c.log_text(self.run_id, config_yaml(self.cfg), 'config.yaml')  # loads back with load_config
             c.log_text(self.run_id, environment(), 'environment.txt')
-        else: c.set_terminated(self.run_id, 'RUNNING')
+        else:
+            c.set_terminated(self.run_id, 'RUNNING')
+            if self.tags: c.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in self.tags.items()])   # e.g. what a resume changed
 
     def after_epoch(self):
         if not self.active: return

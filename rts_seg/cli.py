@@ -7,13 +7,17 @@ Docs: https://rts-seg.github.io/rts_seg/cli.html.md"""
 # %% ../nbs/90_cli.ipynb #9d924e23
 from __future__ import annotations
 import inspect, math, os, signal, sys, threading
+from argparse import BooleanOptionalAction
 from pathlib import Path
+from typing import Annotated
 from fastcore.script import anno_parser, CliError
 from .core import InputError, load_config, parse_overrides
 
+OnOff = Annotated[bool, {'action': BooleanOptionalAction}]   # --flag or --no-flag; None (the config's or the run's) when neither
+
 # %% auto #0
-__all__ = ['COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'calibrate', 'evaluate', 'predict',
-           'demo', 'one_line', 'main']
+__all__ = ['OnOff', 'COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'calibrate', 'evaluate',
+           'predict', 'demo', 'one_line', 'main']
 
 # %% ../nbs/90_cli.ipynb #c261c10d
 def synth(
@@ -73,11 +77,11 @@ def train(
     *overrides: str,  # config overrides, key=value (dotted keys for sections)
     config: str = None,  # YAML config (default: the baseline values)
     resume: bool = False,  # continue the interrupted run of this config's run_name from its last checkpoint
-    compile: bool = False,  # torch.compile the model for training and evaluation (config: compile, compile_mode)
+    compile: OnOff = None,  # torch.compile the model for training and evaluation (default: the config's compile; compile_mode)
 ):
     "Train the configured model with early stopping, checkpoints and MLflow tracking"
     ov = parse_overrides(list(overrides))
-    if compile: ov['compile'] = True
+    if compile is not None: ov['compile'] = compile
     cfg = load_config(config, **ov)
     from rts_seg import learner
     print(train_summary(learner.train(cfg, resume=resume), cfg))
@@ -103,12 +107,13 @@ def calibrate(
     run: str = None,  # the training run: its folder (output_dir/run_name) or its MLflow run id
     tracking: str = None,  # MLflow tracking URI (default: --config's, then MLFLOW_TRACKING_URI, then ./mlflow.db)
     config: str = None,  # a config saying where the data, the MLflow store and the runs are now (default: the run's own)
+    compile: OnOff = None,  # torch.compile the model (default: the run's compile, or --config's)
 ):
     "Fit the temperature and choose the operating threshold at each val-realistic ratio on a finished run's validation split"
     if run is None: raise CliError("--run RUN is required: a run folder (output_dir/run_name) or an MLflow run id")
     if config is not None: load_config(config)   # its errors before the heavy imports
     from rts_seg import threshold
-    res = threshold.calibrate_run(run, tracking, progress=True, config=config)
+    res = threshold.calibrate_run(run, tracking, progress=True, config=config, compile=compile)
     cols = ['ratio', 'threshold', 'reachable', 'estimated', 'pixel_precision', 'pixel_recall', 'object_precision', 'object_recall']
     print(f"temperature T = {res['temperature']:.4f} (fitted on the validation split)")
     print(res['table'][cols].to_string(index=False, float_format=lambda v: f'{v:.3f}'))
@@ -121,12 +126,13 @@ def evaluate(
     tracking: str = None,  # MLflow tracking URI (default: --config's, then MLFLOW_TRACKING_URI, then ./mlflow.db)
     again: bool = False,  # evaluate on test again although it was done (recorded as a repeat)
     config: str = None,  # a config saying where the data, the MLflow store and the runs are now (default: the run's own)
+    compile: OnOff = None,  # torch.compile the model (default: the run's compile, or --config's)
 ):
     "Evaluate a calibrated run once on the test split at its operating threshold: metrics.json, report.md and figures"
     if run is None: raise CliError("--run RUN is required: a run folder (output_dir/run_name) or an MLflow run id")
     if config is not None: load_config(config)   # its errors before the heavy imports
     from rts_seg import evaluate as ev
-    res = ev.evaluate_run(run, tracking, again=again, progress=True, config=config)
+    res = ev.evaluate_run(run, tracking, again=again, progress=True, config=config, compile=compile)
     m = res['metrics']
     print(f"test at {m['ratio']}, threshold {m['threshold']:.3f}, T = {m['temperature']:.4f}:")
     for k, f in m['figures'].items(): print(f"  {k:<18} {f['value']:.3f}  [{f['lo']:.3f}, {f['hi']:.3f}]")
@@ -144,7 +150,7 @@ def predict(
     scheduler: str = None,  # 'local' or tcp://HOST:PORT: map the scenes over a Dask cluster
     tracking: str = None,  # MLflow tracking URI, for a run id
     precision: str = None,  # auto, bf16, fp16 or none (default: the run's mixed_precision)
-    compile: bool = False,  # torch.compile the model for inference (default: the run's `compile`)
+    compile: OnOff = None,  # torch.compile the model for inference (default: the run's compile)
     scales: str = '1',  # comma-separated scales, e.g. 1,0.5: the scene also predicted at half resolution, merged
     susceptibility: str = None,  # two-stage: a susceptibility raster (any grid, any CRS); windows below the cutoff are skipped
     susceptibility_cutoff: float = 0.5,  # two-stage: windows whose highest susceptibility is below this are skipped
@@ -157,7 +163,7 @@ def predict(
     except ValueError: raise CliError(f"--scales {scales!r}: expected comma-separated numbers such as 1,0.5") from None
     from rts_seg.inference import predict_scenes
     rep = predict_scenes(run, list(scenes), out, ratio=ratio, threshold=threshold, tracking=tracking, aux_dir=aux_dir,
-                         overwrite=overwrite, scheduler=scheduler, precision=precision, compile=True if compile else None,
+                         overwrite=overwrite, scheduler=scheduler, precision=precision, compile=compile,
                          scales=scale_list, susceptibility=susceptibility, susceptibility_cutoff=susceptibility_cutoff,
                          erode_nodata_px=erode_nodata)
     status = [e['status'] for e in rep['scenes'].values()]

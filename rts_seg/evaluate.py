@@ -155,13 +155,13 @@ def earlier_evaluations(report: Path, run_id: str | None = None, client=None) ->
     return done
 
 def evaluate_run(source: str | Path, tracking: str | None = None, device=None, again: bool = False, progress: bool = False,
-                 n_boot: int = 1000, seed: int = 42, config=None) -> dict:
-    "The one-time test report of a calibrated run (folder or MLflow run id; `config`: where its data are now): figures at its validation threshold on the whole test split, written to `test_report/` and logged to MLflow"
+                 n_boot: int = 1000, seed: int = 42, config=None, compile: bool | None = None) -> dict:
+    "The one-time test report of a calibrated run (folder or MLflow run id; `config`: where its data are now; `compile`: the run's unless given): figures at its validation threshold on the whole test split, written to `test_report/` and logged to MLflow"
     import torch
     from rts_seg.learner import rts_learner      # the training stack: imported when evaluating
     from rts_seg.data import rts_dataloaders
     from fastai.torch_core import default_device
-    run = open_run(source, tracking, config)
+    run = open_run(source, tracking, config, compile)
     cfg, model, folder, run_id, client = run['cfg'], run['model'], run['folder'], run['run_id'], run['client']
     rec = calibration_record(folder, run_id, client)
     report = folder/'test_report'

@@ -113,9 +113,10 @@ class WindowPredictor:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         n = len(x)
-        if self.compiled and self.batch_size and n < self.batch_size:   # one input shape: one graph (one CUDA graph), however the batches fall
-            x = np.concatenate([x, np.zeros((self.batch_size - n, *x.shape[1:]), np.float32)])
         xb = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device, non_blocking=True)
+        if self.compiled and self.batch_size:   # one input shape: one graph (one CUDA graph), however the batches fall
+            from rts_seg.models import pad_batch
+            xb = pad_batch(xb, self.batch_size)
         amp = torch.autocast(self.device.type, dtype=self.dtype) if self.dtype is not None else nullcontext()
         prob = 0.
         with torch.inference_mode(), amp:

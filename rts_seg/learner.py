@@ -26,16 +26,16 @@ from fastcore.basics import patch
 from contextlib import nullcontext, contextmanager, suppress
 from .losses import loss_from_config
 from .metrics import rts_metrics
-from .models import build_model, compile_model, mark_batch_dynamic
+from .models import build_model, compile_model, pad_batch
 from .core import load_config, ConfigError, InputError, default_tracking_uri
 # the data (rasterio, GeoPandas) and tracking (MLflow) stacks are imported where a run needs them: a Learner over
 # given DataLoaders needs only torch, fastai and smp (the GPU bench runs with nothing else installed)
 
 # %% auto #0
 __all__ = ['PROGRESS_EVERY', 'precision_mode', 'largest_fitting', 'preserved', 'probe_step', 'max_batch_size', 'TorchAdamW',
-           'opt_func', 'DeviceSmoothLoss', 'NoSync', 'Autocast', 'DynamicEvalBatch', 'rts_learner', 'CosineAnnealing',
+           'opt_func', 'DeviceSmoothLoss', 'NoSync', 'Autocast', 'PadEvalBatch', 'rts_learner', 'CosineAnnealing',
            'run_state', 'set_run_state', 'Checkpoint', 'Resumed', 'ResumableEarlyStopping', 'ResumableSaveModel',
-           'sync_batchnorm', 'recorder_name', 'train', 'load_trained']
+           'sync_batchnorm', 'recorder_name', 'config_changes', 'train', 'load_trained']
 
 # %% ../nbs/10_learner.ipynb #dbd0d63a
 def precision_mode(cfg, device=None) -> str:
@@ -202,11 +202,18 @@ class Autocast(Callback):
     def after_loss(self): self._exit()
     def after_cancel_batch(self): self._exit()
 
-class DynamicEvalBatch(Callback):
-    "Mark the batch dimension of evaluation inputs dynamic: a compiled model compiles one evaluation graph for every batch size"
+class PadEvalBatch(Callback):
+    "Pad a smaller evaluation batch with zeros to the loader's batch size, and drop the padding's predictions: a compiled model compiles one evaluation graph"
     order = 100  # after every callback that may replace the batch
     def before_batch(self):
-        if not self.training: mark_batch_dynamic(self.learn.xb[0])
+        self.orig = None
+        bs, n = getattr(self.dl, 'bs', None), len(self.learn.xb[0])
+        if self.training or not bs or n >= bs: return
+        self.orig, self.n_real = self.learn.xb, n
+        self.learn.xb = tuple(pad_batch(x, bs) for x in self.orig)
+    def after_pred(self):
+        if self.orig is None: return
+        self.learn.pred, self.learn.xb, self.orig = self.learn.pred[:self.n_real], self.orig, None   # the batch as it came, for get_preds(with_input=True)
 
 def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: str | Path = '.') -> Learner:
     "A fastai Learner for `cfg`: model, loss, AdamW, RTS metrics, mixed precision, channels-last, compile and grad accumulation as configured"
@@ -221,7 +228,7 @@ def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: 
     if cfg.channels_last and on_gpu: cbs.append(ChannelsLast())
     if cfg.compile:
         compile_model(model, cfg.compile_mode)
-        cbs.append(DynamicEvalBatch())
+        cbs.append(PadEvalBatch())
     return Learner(dls, model, loss_func=loss_from_config(cfg), opt_func=opt_func(cfg, model), lr=cfg.learning_rate,
                    wd=cfg.weight_decay, metrics=metrics, cbs=[NoSync(), *cbs], path=path, model_dir='.')
 
@@ -324,6 +331,12 @@ def recorder_name(name: str) -> str:
     "Recorder name of an MLflow metric name of the validation set"
     return name.removeprefix('val_balanced_')
 
+def config_changes(old: dict, new: dict) -> list[str]:
+    "The settings in which config `new` differs from `old`, as 'key: old -> new' (dotted keys, sorted)"
+    from rts_seg.callbacks import flat_params
+    a, b = flat_params(old, as_str=False), flat_params(new, as_str=False)
+    return [f"{k}: {a.get(k)} -> {b.get(k)}" for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+
 def _end_run(mlf: Callback, status: str):
     "Mark the MLflow run of an interrupted (KILLED) or failed (FAILED) fit, so that none is left RUNNING"
     if getattr(mlf, 'run_id', None) is None or getattr(mlf, 'client', None) is None or rank_distrib(): return
@@ -349,6 +362,8 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
     folder = Path(cfg.output_dir)/cfg.run_name
     state = json.loads((folder/'state.json').read_text()) if resume and (folder/'state.json').exists() else None
     if resume and state is None: raise FileNotFoundError(f"--resume: no checkpoint in {folder} (state.json)")
+    changed = config_changes(load_config(folder/'config.yaml'), cfg) if state is not None and (folder/'config.yaml').exists() else []
+    if changed: tags = {**(tags or {}), f"rts_seg.resumed_at_epoch_{state['epoch'] + 1}": '; '.join(changed)[:5000]}
     model = build_model(cfg)
     bs = cfg.batch_size
     if not isinstance(bs, int):
@@ -376,7 +391,8 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
             print(f"{cfg.run_name}: already complete after {start} epoch{'s' * (start != 1)}; nothing to resume")
             learn.epoch_offset = start
             return learn
-        print(f"resuming {cfg.run_name} at epoch {start} (MLflow run {state['run_id']})")
+        print(f"resuming {cfg.run_name} at epoch {start} (MLflow run {state['run_id']})"
+              + (f"; changed since it started: {'; '.join(changed)}" if changed else ''))
     learn.epoch_offset = start
     try:
         with learn.distrib_ctx(sync_bn=sync, cpu=on_cpu) if num_distrib() > 1 else nullcontext():  # DDP

@@ -6,7 +6,7 @@ Docs: https://rts-seg.github.io/rts_seg/models.html.md"""
 
 # %% ../nbs/08_models.ipynb #c12bde1f
 from __future__ import annotations
-import re
+import os, re
 from pathlib import Path
 import torch, torch.nn as nn
 import segmentation_models_pytorch as smp
@@ -14,7 +14,7 @@ from .core import ConfigError, InputError
 
 # %% auto #0
 __all__ = ['ARCHITECTURES', 'architecture', 'fold_same_padding', 'WeightsError', 'vit_kwargs', 'smp_model', 'FusionBlock',
-           'LateFusion', 'build_model', 'is_compiled', 'compile_model', 'mark_batch_dynamic']
+           'LateFusion', 'build_model', 'is_compiled', 'compile_model', 'pad_batch']
 
 # %% ../nbs/08_models.ipynb #94606f25
 ARCHITECTURES = {
@@ -144,12 +144,21 @@ def is_compiled(model: nn.Module) -> bool:
     "Whether `model` was compiled in place (`nn.Module.compile`)"
     return getattr(model, '_compiled_call_impl', None) is not None
 
-def compile_model(model: nn.Module, mode: str = 'default') -> nn.Module:
-    "Compile `model` in place with `torch.compile` in `mode` (the config's `compile_mode`), unless it already is"
-    if not is_compiled(model): model.compile(mode=None if mode == 'default' else mode)
+def compile_model(model: nn.Module, mode: str = 'default', quiet: bool = False) -> nn.Module:
+    "Compile `model` in place with `torch.compile` in `mode` (the config's `compile_mode`), unless it already is; say so unless `quiet`"
+    if is_compiled(model): return model
+    model.compile(mode=None if mode == 'default' else mode)
+    if not quiet and int(os.environ.get('RANK', 0)) == 0:
+        try: from torch._inductor.runtime.cache_dir_utils import cache_dir; where = f" (cached in {cache_dir()} for later runs)"
+        except Exception: where = ''
+        print(f"torch.compile (mode {mode}): the first batches of training, evaluation and prediction wait for their "
+              f"graph to compile, minutes for a large model on a GPU{where}", flush=True)
     return model
 
-def mark_batch_dynamic(x: torch.Tensor) -> torch.Tensor:
-    "Let a compiled model take `x`'s batch size as dynamic (where the model allows it): one graph for every batch size"
-    if x.shape[0] > 1: torch._dynamo.maybe_mark_dynamic(x, 0)  # a batch of one is specialised whatever is marked
-    return x
+def pad_batch(x: torch.Tensor, size: int) -> torch.Tensor:
+    "`x` with zero samples appended along the batch up to `size` (the same tensor when it has that many), in `x`'s memory format"
+    n = x.shape[0]
+    if n >= size: return x
+    last = x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    pad = x.new_zeros((size - n, *x.shape[1:])).contiguous(memory_format=torch.channels_last if last else torch.contiguous_format)
+    return torch.cat([x, pad])

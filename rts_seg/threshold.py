@@ -17,9 +17,9 @@ from .calibrate import LogitHistogram, frozen_outputs, reliability_diagram, save
 
 # %% auto #0
 __all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'DEFAULT_THRESHOLDS', 'PASS_SCALE', 'OVERLAY_COLOURS', 'DATA_LOCATIONS',
-           'check_split', 'min_area_px', 'ValidationPass', 'choose_threshold', 'select_thresholds', 'sensitivity',
-           'pr_figure', 'write_threshold_outputs', 'validation_pass_learner', 'ThresholdExplorer', 'pixel_size_m',
-           'open_run', 'calibrate_run']
+           'MACHINE_SETTINGS', 'check_split', 'min_area_px', 'ValidationPass', 'choose_threshold', 'select_thresholds',
+           'sensitivity', 'pr_figure', 'write_threshold_outputs', 'validation_pass_learner', 'ThresholdExplorer',
+           'pixel_size_m', 'open_run', 'calibrate_run']
 
 # %% ../nbs/12_threshold.ipynb #2692fea2
 def check_split(split: str) -> str:
@@ -383,9 +383,10 @@ def pixel_size_m(index: pd.DataFrame) -> float:
     return float(np.median((index.maxx - index.minx) / index.width))
 
 DATA_LOCATIONS = ('images', 'labels', 'aux', 'tiles', 'num_workers')   # what `open_run(config=…)` takes from the config
+MACHINE_SETTINGS = ('compile', 'compile_mode', 'output_dir')             # and at the top level
 
-def open_run(source: str | Path, tracking: str | None = None, config=None) -> dict:
-    "A finished run's config, best model, folder, MLflow run id and client; `config` (file or loaded) says where its data and store are now"
+def open_run(source: str | Path, tracking: str | None = None, config=None, compile: bool | None = None) -> dict:
+    "A finished run's config, best model, folder, MLflow run id and client; `config` (file or loaded) says where its data and store are now, `compile` whether to compile"
     from rts_seg.core import load_config, read_yaml
     from rts_seg.learner import load_trained                   # the training stack: imported when a run is opened
     from rts_seg.callbacks import check_tracking, tracking_uri
@@ -396,7 +397,8 @@ def open_run(source: str | Path, tracking: str | None = None, config=None) -> di
     if now is not None:
         cfg.data.update({k: now.data[k] for k in DATA_LOCATIONS if k in (given.get('data') or {})})
         cfg.mlflow.update({k: now.mlflow[k] for k in (given.get('mlflow') or {})})
-        if 'output_dir' in given: cfg.output_dir = now.output_dir
+        cfg.update({k: now[k] for k in MACHINE_SETTINGS if k in given})
+    if compile is not None: cfg.compile = bool(compile)
     is_folder = Path(source).is_dir()
     folder = Path(source) if is_folder else Path(cfg.output_dir)/cfg.run_name
     state = folder/'state.json'
@@ -404,12 +406,13 @@ def open_run(source: str | Path, tracking: str | None = None, config=None) -> di
     client = check_tracking(tracking or tracking_uri(cfg)) if run_id else None   # fail fast, before any data work
     return dict(cfg=cfg, model=model, folder=folder, run_id=run_id, client=client)
 
-def calibrate_run(source: str | Path, tracking: str | None = None, device=None, progress: bool = False, config=None) -> dict:
+def calibrate_run(source: str | Path, tracking: str | None = None, device=None, progress: bool = False, config=None,
+                  compile: bool | None = None) -> dict:
     "Calibrate a finished run in one pass over its whole validation split: T, thresholds at the config's ratios, figures, saved beside the run and logged to MLflow"
     from rts_seg.learner import rts_learner
     from rts_seg.data import rts_dataloaders
     from fastai.torch_core import default_device
-    run = open_run(source, tracking, config)
+    run = open_run(source, tracking, config, compile)
     cfg, folder, run_id, client = run['cfg'], run['folder'], run['run_id'], run['client']
     device = torch.device(device or default_device())
     dls = rts_dataloaders(cfg, device=device)
