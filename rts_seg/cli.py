@@ -13,7 +13,11 @@ from typing import Annotated
 from fastcore.script import anno_parser, CliError
 from .core import InputError, load_config, parse_overrides
 
-OnOff = Annotated[bool, {'action': BooleanOptionalAction}]   # --flag or --no-flag; None (the config's or the run's) when neither
+class _OnOff(BooleanOptionalAction):
+    "`--flag`/`--no-flag`, ignoring the `type` and `metavar` fastcore passes (argparse deprecates `type` here from Python 3.12)"
+    def __init__(self, *args, type=None, metavar=None, **kw): super().__init__(*args, **kw)
+
+OnOff = Annotated[bool, {'action': _OnOff}]   # --flag or --no-flag; None (the config's or the run's) when neither
 
 # %% auto #0
 __all__ = ['OnOff', 'COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'calibrate', 'evaluate',

@@ -27,7 +27,7 @@ from contextlib import nullcontext, contextmanager, suppress
 from .losses import loss_from_config
 from .metrics import rts_metrics
 from .models import build_model, compile_model, pad_batch
-from .core import load_config, ConfigError, InputError, default_tracking_uri
+from .core import load_config, read_yaml, ConfigError, InputError, default_tracking_uri
 # the data (rasterio, GeoPandas) and tracking (MLflow) stacks are imported where a run needs them: a Learner over
 # given DataLoaders needs only torch, fastai and smp (the GPU bench runs with nothing else installed)
 
@@ -332,9 +332,9 @@ def recorder_name(name: str) -> str:
     return name.removeprefix('val_balanced_')
 
 def config_changes(old: dict, new: dict) -> list[str]:
-    "The settings in which config `new` differs from `old`, as 'key: old -> new' (dotted keys, sorted)"
-    from rts_seg.callbacks import flat_params
-    a, b = flat_params(old, as_str=False), flat_params(new, as_str=False)
+    "The settings in which config `new` differs from `old` as both read back from YAML, as 'key: old -> new' (dotted keys, sorted)"
+    from rts_seg.callbacks import flat_params, config_yaml
+    a, b = (flat_params(read_yaml(config_yaml(c)), as_str=False) for c in (old, new))   # (512, 512) and [512, 512] alike
     return [f"{k}: {a.get(k)} -> {b.get(k)}" for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
 
 def _end_run(mlf: Callback, status: str):
@@ -362,7 +362,8 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
     folder = Path(cfg.output_dir)/cfg.run_name
     state = json.loads((folder/'state.json').read_text()) if resume and (folder/'state.json').exists() else None
     if resume and state is None: raise FileNotFoundError(f"--resume: no checkpoint in {folder} (state.json)")
-    changed = config_changes(load_config(folder/'config.yaml'), cfg) if state is not None and (folder/'config.yaml').exists() else []
+    try: changed = config_changes(load_config(folder/'config.yaml'), cfg) if state is not None and (folder/'config.yaml').exists() else []
+    except Exception as e: changed = [f"not compared: {folder/'config.yaml'} does not load ({' '.join(str(e).split())})"]   # a report: never stops a resume
     if changed: tags = {**(tags or {}), f"rts_seg.resumed_at_epoch_{state['epoch'] + 1}": '; '.join(changed)[:5000]}
     model = build_model(cfg)
     bs = cfg.batch_size
@@ -392,7 +393,7 @@ def train(cfg, resume: bool = False, device=None, quiet: bool = False, cbs=None,
             learn.epoch_offset = start
             return learn
         print(f"resuming {cfg.run_name} at epoch {start} (MLflow run {state['run_id']})"
-              + (f"; changed since it started: {'; '.join(changed)}" if changed else ''))
+              + (f"; config changed since its last start: {'; '.join(changed)}" if changed else ''))
     learn.epoch_offset = start
     try:
         with learn.distrib_ctx(sync_bn=sync, cpu=on_cpu) if num_distrib() > 1 else nullcontext():  # DDP

@@ -149,8 +149,10 @@ def compile_model(model: nn.Module, mode: str = 'default', quiet: bool = False) 
     if is_compiled(model): return model
     model.compile(mode=None if mode == 'default' else mode)
     if not quiet and int(os.environ.get('RANK', 0)) == 0:
-        try: from torch._inductor.runtime.cache_dir_utils import cache_dir; where = f" (cached in {cache_dir()} for later runs)"
-        except Exception: where = ''
+        try:
+            from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+            where = f" (cached in {os.environ.get('TORCHINDUCTOR_CACHE_DIR') or default_cache_dir()} for later runs)"
+        except ImportError: where = ''
         print(f"torch.compile (mode {mode}): the first batches of training, evaluation and prediction wait for their "
               f"graph to compile, minutes for a large model on a GPU{where}", flush=True)
     return model
