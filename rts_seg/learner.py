@@ -17,7 +17,7 @@ from fastai.callback.core import Callback
 from fastai.callback.schedule import SchedCos
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.callback.channelslast import ChannelsLast
-from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback
+from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback, TrackerCallback
 from fastai.callback.training import GradientAccumulation
 from fastai.callback.progress import ProgressCallback
 from fastai.torch_core import set_seed, default_device, rank_distrib, num_distrib, norm_bias_params
@@ -297,12 +297,23 @@ class ResumableEarlyStopping(EarlyStoppingCallback):
         if self.init_best is not None: self.best, self.wait = self.init_best, self.init_wait
 
 class ResumableSaveModel(SaveModelCallback):
-    "SaveModelCallback that can start from a saved best value"
+    "SaveModelCallback that can start from a saved best value, numbers epochs as the run does, and replaces the best model atomically"
     def __init__(self, *args, best: float | None = None, **kwargs):
         super().__init__(*args, **kwargs); self.init_best = best
     def before_fit(self):
         super().before_fit()
         if self.init_best is not None: self.best = self.init_best
+    def after_epoch(self):
+        TrackerCallback.after_epoch(self)
+        if self.new_best:
+            print(f"Better model found at epoch {self.epoch + getattr(self.learn, 'epoch_offset', 0)} with {self.monitor} value: {self.best}.")
+            self._save(self.fname)
+    def _save(self, name):
+        "Save beside and rename: a save interrupted half-way leaves the previous best model whole"
+        part = self.learn.save(f'{name}.partial', with_opt=self.with_opt)
+        self.last_saved_path = part.with_name(Path(name).name + '.pth')
+        if rank_distrib(): return   # fastai saves on rank 0 only
+        os.replace(part, self.last_saved_path)
 
 # %% ../nbs/10_learner.ipynb #94c603e7
 _cuda_broadcast = DistributedDL._broadcast
@@ -425,5 +436,10 @@ def load_trained(source: str | Path, tracking: str | None = None) -> tuple:
         if not f.exists(): raise InputError(f"{where}: no {what}")
     cfg = load_config(cfg_f, encoder_weights=None)
     model = build_model(cfg)
-    model.load_state_dict(torch.load(model_f, map_location='cpu', weights_only=True))
+    try: weights = torch.load(model_f, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise InputError(f"{where}: {model_f.name} does not load, cut short or corrupted ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    try: model.load_state_dict(weights)
+    except RuntimeError as e:
+        raise InputError(f"{where}: {model_f.name} does not fit the model its config.yaml builds ({str(e).splitlines()[0]})") from None
     return cfg, model.eval()
