@@ -383,7 +383,7 @@ def pixel_size_m(index: pd.DataFrame) -> float:
     return float(np.median((index.maxx - index.minx) / index.width))
 
 DATA_LOCATIONS = ('images', 'labels', 'aux', 'tiles', 'num_workers')   # what `open_run(config=…)` takes from the config
-MACHINE_SETTINGS = ('compile', 'compile_mode', 'output_dir')             # and at the top level
+MACHINE_SETTINGS = ('compile', 'compile_mode', 'output_dir')             # and at its top level: how and where on this machine
 
 def open_run(source: str | Path, tracking: str | None = None, config=None, compile: bool | None = None) -> dict:
     "A finished run's config, best model, folder, MLflow run id and client; `config` (file or loaded) says where its data and store are now, `compile` whether to compile"
