@@ -6,7 +6,7 @@ a third of the negative tiles hold a look-alike square with logits ~ N(-3, 1.5) 
 the "model" outputs k · z, over-confident by `--k`. Each batch goes into one `ValidationPass` as a torch tensor.
 With `--fit-t` the pass also fills a `LogitHistogram` and fits T (temperature=None); else T = k is given.
 Printed: the pass time (generation apart), ms per tile, peak RSS after the imports and after the pass
-(resource.getrusage), the pass's own state, and the time of `select_thresholds` (1,000 bootstrap resamples per
+(resource.getrusage), the pass's own state, and the time of `select_thresholds` (1,000 replicates per
 ratio), `sensitivity` and `write_threshold_outputs`. Imports numpy, torch and rts_seg.threshold only (no rasterio,
 no MLflow: checked).
 Usage: python bench/threshold_pass.py [--tiles 2000] [--size 512] [--batch 8] [--k 2.0] [--fit-t]
@@ -57,21 +57,21 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         t1 = time.perf_counter(); write_threshold_outputs(d, table, sens, vp); t_write = time.perf_counter() - t1
     pixels = a.tiles * a.size ** 2
-    obj_mb = sum(o.nbytes for o in vp.tile_objects) / 2 ** 20
-    hist_mb = (vp.ev.counts.hist.nbytes + sum(h.nbytes for h in vp.ev.tile_hist)) / 2 ** 20
+    obj_mb = (sum(o.nbytes for o in vp.pos_counts) + vp.neg_sum.nbytes + vp.neg_sumsq.nbytes) / 2 ** 20
+    hist_mb = (vp.hist.hist.nbytes + sum(h.nbytes for h in vp.tile_hist)) / 2 ** 20
     gal_mb = sum(d['bins'].nbytes + d['target'].nbytes + (0 if d['valid'] is None else d['valid'].nbytes) for d in vp.kept.values()) / 2 ** 20
-    print(f"{a.tiles} tiles of {a.size}² = {pixels / 1e9:.2f} G pixels; tiles pos:neg {vp.ev.counts.tiles[1]}:{vp.ev.counts.tiles[0]}; "
+    print(f"{a.tiles} tiles of {a.size}² = {pixels / 1e9:.2f} G pixels; tiles pos:neg {vp.tiles[1]}:{vp.tiles[0]}; "
           f"batches of {a.batch}; torch threads {torch.get_num_threads()}; T {'fitted in the pass' if a.fit_t else 'given'}")
     print(f"{'pass (generation + update)':<34}{t_pass:>8.1f} s")
     print(f"{'  ValidationPass.update alone':<34}{t_upd:>8.1f} s  {t_upd / a.tiles * 1e3:.1f} ms/tile, {pixels / t_upd / 1e6:.0f} M px/s")
     print(f"{'temperature':<34}{T:>8.4f}    ({t_fit:.2f} s; the model's factor k = {a.k}, but the labels are squares, not drawn from sigmoid(z): T need not be k)")
-    print(f"{'select_thresholds (3 ratios)':<34}{t_sel:>8.1f} s  (1,000 bootstrap resamples each)")
+    print(f"{'select_thresholds (3 ratios)':<34}{t_sel:>8.1f} s  (1,000 replicates of every grid threshold each)")
     print(f"{'sensitivity / write outputs':<34}{t_sens:>8.2f} s / {t_write:.2f} s")
     print(f"{'peak RSS after imports':<34}{rss_imports:>8.0f} MB")
     print(f"{'peak RSS after the pass':<34}{rss_pass:>8.0f} MB  (one batch of logits: {a.batch * a.size ** 2 * 4 / 2 ** 20:.0f} MB; "
-          f"histograms {hist_mb:.1f} MB, object grid {obj_mb:.1f} MB, gallery {len(vp.kept)} tiles {gal_mb:.1f} MB; "
+          f"histograms {hist_mb:.1f} MB, map counts at every threshold {obj_mb:.1f} MB, gallery {len(vp.kept)} tiles {gal_mb:.1f} MB; "
           f"all logits would be {pixels * 4 / 2 ** 30:.1f} GB)")
-    print(table[['ratio', 'threshold', 'reachable', 'estimated', 'pixel_precision', 'pixel_recall', 'object_precision',
-                 'object_recall', 'f05']].round(3).to_string(index=False))
+    print(table[['ratio', 'threshold', 'established', 'precision', 'precision_lo', 'precision_hi', 'recall', 'found',
+                 'pixel_precision', 'pixel_recall', 'estimated']].round(3).to_string(index=False))
 
 if __name__ == '__main__': main()
