@@ -74,6 +74,7 @@ CONFIG_DEFAULTS: dict = {
     'min_recall': 0.3,                   # the least recall (of operating_metric) an operating point may keep: below, it is no map
     'min_slumps_found': 10,              # true objects found at the point: fewer are too little evidence for any precision
     'confidence': 0.95,                  # level of every interval (two-sided); the lower end decides 'established'
+    'grow_threshold': 'auto',            # hysteresis: auto (a grow threshold chosen on validation, or none) | off
     'map_prevalence': None,              # the tile ratio the map's probabilities are calibrated for (a prior shift on T); null: test_realistic_ratio
     # Reproducibility and tracking
     'random_seed': 42, 'run_name': 'baseline_rgb',
@@ -138,7 +139,7 @@ CONFIG_CHOICES: dict = {  # keys whose string value is one of a few names
     'compile_mode': ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs'),
     'batch_size': ('max_that_fits',), 'data.num_workers': ('auto',), 'sync_bn': ('auto',),
     'fusion': ('early', 'late'), 'scheduler': ('cosine_annealing',), 'soft_labels.method': ('none', 'distance', 'gaussian'),
-    'operating_metric': ('object', 'pixel'),
+    'operating_metric': ('object', 'pixel'), 'grow_threshold': ('auto', 'off'),
 }
 CONFIG_RANGES: dict = {  # numbers (or each number of a list) and their interval: [ ] closed, ( ) open
     'input_channels': '[1, inf)', 'input_size': '[1, inf)',

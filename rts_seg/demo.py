@@ -6,14 +6,14 @@ Docs: https://rts-seg.github.io/rts_seg/demo.html.md"""
 
 # %% ../nbs/15_demo.ipynb #8ef9ba7b
 from __future__ import annotations
-import importlib.resources, json
+import importlib.resources, json, shutil
 from pathlib import Path
 import pandas as pd
-from .core import load_config
+from .core import load_config, InputError
 from .calibrate import TEMPERATURE_FILE
 
 # %% auto #0
-__all__ = ['demo_config_path', 'demo_config', 'run_demo', 'demo_summary']
+__all__ = ['demo_config_path', 'demo_config', 'demo_changes', 'run_demo', 'demo_summary']
 
 # %% ../nbs/15_demo.ipynb #86d55835
 def demo_config_path() -> Path:
@@ -29,8 +29,14 @@ def demo_config(out: str | Path = 'rts_demo', **overrides):
     return load_config(demo_config_path(), **{k: str(v) for k, v in paths.items()}, **overrides)
 
 # %% ../nbs/15_demo.ipynb #4195afdf
-def run_demo(out: str | Path = 'rts_demo', device=None, quiet: bool = True, **overrides) -> dict:
-    "Synthesize, prepare, train, calibrate, evaluate once on test and predict a held-out scene, all under `out`; resumes what is done"
+def demo_changes(out: str | Path, cfg) -> list[str]:
+    "How `cfg` differs from the config the demo under `out` was trained with ('key: old -> new'; none if nothing was trained there)"
+    from rts_seg.learner import config_changes
+    old = Path(out)/'runs'/cfg.run_name/'config.yaml'
+    return config_changes(load_config(old), cfg) if old.exists() else []
+
+def run_demo(out: str | Path = 'rts_demo', device=None, quiet: bool = True, fresh: bool = False, **overrides) -> dict:
+    "Synthesize, prepare, train, calibrate, evaluate once on test and predict a held-out scene, all under `out`; resumes what is done, refuses another config there unless `fresh`"
     from rts_seg.learner import train                # the training stack: imported when the demo runs
     from rts_seg.threshold import calibrate_run
     from rts_seg.evaluate import evaluate_run
@@ -38,18 +44,30 @@ def run_demo(out: str | Path = 'rts_demo', device=None, quiet: bool = True, **ov
     from rts_seg.synthetic import write_synthetic
     out = Path(out).absolute()
     cfg = demo_config(out, **overrides)
+    if fresh:
+        for p in ('runs', 'predictions', 'mlruns', 'data'): shutil.rmtree(out/p, ignore_errors=True)
+        (out/'mlflow.db').unlink(missing_ok=True)
+    elif changed := demo_changes(out, cfg):
+        raise InputError(f"{out}: the demo there was made with another config ({'; '.join(changed)}); its results would not be this "
+                         "config's: --fresh to start again from nothing there, or another --out")
+    say = (lambda m: None) if quiet else (lambda m: print(m, flush=True))
     folder, done = out/'runs'/cfg.run_name, []
     state = folder/'state.json'
     if state.exists() and json.loads(state.read_text()).get('finished'): done.append('train')
     else: train(cfg, resume=state.exists(), device=device, quiet=quiet)
     if (folder/TEMPERATURE_FILE).exists(): done.append('calibrate')
-    else: calibrate_run(folder, device=device)
+    else:
+        say('calibrating: T, the prior shift and the operating points, in one pass over the whole validation split')
+        calibrate_run(folder, device=device, progress=not quiet)
     if (folder/'test_report/metrics.json').exists(): done.append('evaluate')
-    else: evaluate_run(folder, device=device)
+    else:
+        say('evaluating once on the whole test split')
+        evaluate_run(folder, device=device, progress=not quiet)
     held = out/'data/heldout'
     if not (held/'images').exists():
         write_synthetic(held, scenes=1, size=cfg.synth.size, seed=cfg.synth.seed + 1000, rts_per_km2=cfg.synth.rts_per_km2,
                         confusers_per_km2=cfg.synth.confusers_per_km2)
+    say('mapping a held-out scene')
     rec = json.loads((folder/TEMPERATURE_FILE).read_text())
     ok = (rec.get('established') or {}).get(cfg.test_realistic_ratio, False)   # the map's point: said in the summary either way
     pred = predict_scenes(folder, sorted((held/'images').glob('*.tif')), out/'predictions', device=device, progress=not quiet,

@@ -7,16 +7,17 @@ Docs: https://rts-seg.github.io/rts_seg/metrics.html.md"""
 # %% ../nbs/07_metrics.ipynb #3c4660c4
 from __future__ import annotations
 import cv2, numpy as np, torch
+from scipy import ndimage as ndi
 from scipy.stats import gamma as gamma_dist
 from fastai.learner import Metric
 from .core import parse_ratio, ratio_name, rng
 
 # %% auto #0
 __all__ = ['OBJECT_IOUS', 'HIST_FIGURES', 'iou_rts', 'components', 'greedy_matches', 'match_objects', 'object_counts',
-           'object_pr', 'iou_name', 'count_columns', 'tile_counts', 'PRCounts', 'neg_tile_weight', 'curve',
-           'average_precision', 'fbeta', 'precision_at_recall', 'recall_at_precision', 'threshold_for_precision',
-           'pr_auc', 'count_figures', 'CountDraws', 'ranking_figures', 'ranking_intervals', 'Evaluator', 'RTSMetric',
-           'rts_metrics']
+           'object_pr', 'iou_name', 'count_columns', 'tile_counts', 'hysteresis_counts', 'PRCounts', 'neg_tile_weight',
+           'curve', 'average_precision', 'fbeta', 'precision_at_recall', 'recall_at_precision',
+           'threshold_for_precision', 'pr_auc', 'count_figures', 'CountDraws', 'ranking_figures', 'ranking_intervals',
+           'Evaluator', 'RTSMetric', 'rts_metrics']
 
 # %% ../nbs/07_metrics.ipynb #d34952fa
 def _np(x) -> np.ndarray:
@@ -145,6 +146,36 @@ def tile_counts(prob: np.ndarray, target: np.ndarray, valid: np.ndarray | None =
             if iou.max() >= min(ious):
                 score = np.bincount(lab.ravel(), crop.ravel().astype(np.float64), n + 1)[1:] / ap[1:]
                 for l, x in enumerate(ious): out[j, 4 + l] = int((greedy_matches(iou, score, x) >= 0).sum())
+    return out
+
+# %% ../nbs/07_metrics.ipynb #880f3407
+def hysteresis_counts(prob: np.ndarray, target: np.ndarray, valid: np.ndarray | None = None, thresholds=(0.5,), grow: float = 0.3,
+                      min_area: int = 0, ious=OBJECT_IOUS) -> np.ndarray:
+    "`tile_counts` of the map with hysteresis: at each threshold t above `grow`, the components of `prob >= grow` (at least `min_area` px) that hold a pixel >= t; at t <= `grow`, the plain map"
+    thresholds = np.asarray(thresholds)
+    low = thresholds <= grow
+    out = np.zeros((len(thresholds), 4 + len(ious)), np.int64)
+    if low.any(): out[low] = tile_counts(prob, target, valid, thresholds[low], min_area, ious)
+    if low.all(): return out
+    t = _binary(target)
+    if valid is not None: t = t & valid
+    lt, n_t = components(t, min_area)
+    out[:, 1] = n_t
+    m = prob >= grow
+    if valid is not None: m &= valid
+    lab, n = components(m, min_area)
+    if not n: return out
+    ix = np.arange(1, n + 1)
+    area = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+    pmax = np.asarray(ndi.maximum(prob, lab, ix))
+    mean = np.bincount(lab.ravel(), prob.ravel().astype(np.float64), n + 1)[1:] / area
+    tp = np.bincount(lab[t], minlength=n + 1)[1:]
+    iou = _overlap(lab, n, lt, n_t)[0] if n_t else np.zeros((n, 0))
+    for j in np.flatnonzero(~low):
+        kept = pmax >= thresholds[j]
+        if not kept.any(): break
+        out[j, 0], out[j, 2], out[j, 3] = kept.sum(), tp[kept].sum(), area[kept].sum() - tp[kept].sum()
+        if n_t: out[j, 4:] = [int((greedy_matches(iou[kept], mean[kept], x) >= 0).sum()) for x in ious]
     return out
 
 # %% ../nbs/07_metrics.ipynb #ab3170ef

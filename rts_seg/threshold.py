@@ -18,17 +18,17 @@ from scipy.stats import gamma as gamma_dist
 from matplotlib.figure import Figure
 from .core import InputError, parse_ratio, ratio_name, CONFIG_DEFAULTS
 from .metrics import (OBJECT_IOUS, PRCounts, CountDraws, average_precision, count_columns, count_figures, iou_name,
-                             neg_tile_weight, tile_counts, _tiles, _np)
+                             neg_tile_weight, tile_counts, hysteresis_counts, _tiles, _np)
 from .calibrate import LogitHistogram, frozen_outputs, reliability_diagram, save_temperature, fit_prior_shift, ece, _check_temperature
 
 
 # %% auto #0
-__all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'DEFAULT_THRESHOLDS', 'PASS_SCALE', 'OVERLAY_COLOURS', 'DATA_LOCATIONS',
-           'MACHINE_SETTINGS', 'TEST_EVALUATED_TAG', 'CALIBRATED_AFTER_TEST_TAG', 'check_split', 'min_area_px',
-           'tile_min_area_px', 'ValidationPass', 'OperatingRule', 'operating_curve', 'negatives_needed',
-           'select_thresholds', 'sensitivity', 'pr_figure', 'write_threshold_outputs', 'validation_pass_learner',
-           'ThresholdExplorer', 'pixel_size_m', 'open_run', 'test_evaluated', 'map_prevalence', 'threshold_record',
-           'calibrate_run']
+__all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'DEFAULT_THRESHOLDS', 'PASS_SCALE', 'GROW_CANDIDATES', 'OVERLAY_COLOURS',
+           'DATA_LOCATIONS', 'MACHINE_SETTINGS', 'TEST_EVALUATED_TAG', 'CALIBRATED_AFTER_TEST_TAG', 'check_split',
+           'min_area_px', 'tile_min_area_px', 'MapCounts', 'ValidationPass', 'OperatingRule', 'operating_curve',
+           'negatives_needed', 'select_thresholds', 'choose_grow', 'sensitivity', 'pr_figure',
+           'write_threshold_outputs', 'validation_pass_learner', 'run_validation_pass', 'ThresholdExplorer',
+           'pixel_size_m', 'open_run', 'test_evaluated', 'map_prevalence', 'threshold_record', 'calibrate_run']
 
 # %% ../nbs/12_threshold.ipynb #2692fea2
 def check_split(split: str) -> str:
@@ -69,11 +69,35 @@ def _stretch(img: np.ndarray) -> np.ndarray:
 DEFAULT_THRESHOLDS = np.arange(1, 200) / 200  # 0.005 … 0.995: edges of the bootstrap's 200-bin histograms
 PASS_SCALE = 4.   # the logit scale binned before T is known: see the prose
 
+class MapCounts:
+    "The map's counts at every grid threshold: kept per positive tile (K×C), summed over negative tiles (with the sum of squared object counts)"
+    def __init__(self, K: int, C: int):
+        self.pos, self.pos_rts = [], []
+        self.neg_sum, self.neg_sumsq, self.n_neg = np.zeros((K, C), np.int64), np.zeros(K), 0
+
+    def add(self, kind: int, c: np.ndarray, rts: int):
+        "Add one tile's counts (`kind` 1: a positive tile, with `rts` RTS pixels)"
+        if kind: self.pos.append(c.astype(np.int32)); self.pos_rts.append(int(rts))
+        else: self.neg_sum += c; self.neg_sumsq += c[:, 0].astype(float) ** 2; self.n_neg += 1
+
+    def sums(self) -> tuple[np.ndarray, np.ndarray, int]:
+        "Counts summed over positive and over negative tiles (K×C each) and the positive tiles' RTS pixels"
+        pos = np.sum(self.pos, 0, dtype=np.int64) if self.pos else np.zeros_like(self.neg_sum)
+        return pos, self.neg_sum, int(sum(self.pos_rts))
+
+    def draws(self, n: int = 1000, seed: int = 42, min_size: float = 1.) -> CountDraws:
+        "`CountDraws` of these counts"
+        pos = np.stack(self.pos) if self.pos else np.zeros((0, *self.neg_sum.shape), np.int32)
+        return CountDraws(pos, np.array(self.pos_rts, float), self.neg_sum, self.neg_sumsq, self.n_neg, n, seed, min_size)
+
+GROW_CANDIDATES = (0.3, 0.5, 0.7)   # hysteresis's grow thresholds tried, on the pass's binned scale
+
 class ValidationPass:
     "Everything threshold selection and the slider need from one pass over a validation split, in memory bounded by bins and tiles"
     def __init__(self, split: str = 'val_realistic', temperature: float | None = None, min_area: int | None = None,
                  iou_thr: float = 0.3, thresholds=None, n_bins: int = 1000, boot_bins: int = 200,
-                 n_gallery: int = 6, gallery_at=(0.3, 0.5, 0.7), scale: float | None = None, shift: float = 0., ious=OBJECT_IOUS):
+                 n_gallery: int = 6, gallery_at=(0.3, 0.5, 0.7), scale: float | None = None, shift: float = 0., ious=OBJECT_IOUS,
+                 grow=()):
         self.split = check_split(split)
         self.t_given = None if temperature is None else _check_temperature(temperature)
         self.scale = _check_temperature(scale if scale is not None else self.t_given or PASS_SCALE, 'scale')
@@ -89,10 +113,10 @@ class ValidationPass:
         self.iou_thr, self.ious = iou_thr, tuple(sorted({*ious, iou_thr}))
         self.hist, self.boot_bins = PRCounts(n_bins), boot_bins   # the ranking (PR-AUC), whatever the threshold
         K, C = len(self.thresholds), 4 + len(self.ious)
-        self.pos_counts, self.pos_rts = [], []                    # positive tiles: the map's counts at every threshold (K×C)
-        self.neg_sum, self.neg_sumsq = np.zeros((K, C), np.int64), np.zeros(K)   # negative tiles: sums (and of squared objects)
+        self.grow = [int(np.rint(g * n_bins)) for g in grow]      # hysteresis's grow thresholds (bin edges) tried besides the plain map
+        self.maps = {None: MapCounts(K, C)} | {g: MapCounts(K, C) for g in self.grow}
         self.tile_kind, self.tile_hist, self.tile_ids, self.min_areas = [], [], [], []
-        self._t_fit, self._draws = (-1, None), (None, None)
+        self._t_fit, self._draws = (-1, None), {}
         self.n_gallery = n_gallery
         self.gallery_at = [int(np.rint(t * n_bins)) for t in gallery_at]
         self._heaps = [[] for _ in range(len(self.gallery_at) + 1)]   # + the positive tiles with most missed RTS
@@ -102,6 +126,11 @@ class ValidationPass:
     def tiles(self) -> np.ndarray:
         "Negative and positive tiles seen: [N, P]"
         return self.hist.tiles
+
+    @property
+    def pos_counts(self) -> list: return self.maps[None].pos
+    @property
+    def neg_sum(self) -> np.ndarray: return self.maps[None].neg_sum
 
     def _offer(self, key, scores, pb, t, v, img):
         "Keep the tile for the gallery if it ranks among the `n_gallery` worst on any score"
@@ -132,9 +161,8 @@ class ValidationPass:
             pb = self.hist.bins(p)
             above = h.sum(0)[::-1].cumsum()[::-1][self.edges]       # valid pixels at or above each grid threshold
             ma = self.min_area if min_area is None else int(np.atleast_1d(min_area)[i])
-            c = tile_counts(pb, t, v, self.edges, ma, self.ious, above)
-            if kind: self.pos_counts.append(c.astype(np.int32)); self.pos_rts.append(int(h[1].sum()))
-            else: self.neg_sum += c; self.neg_sumsq += c[:, 0].astype(float) ** 2
+            self.maps[None].add(kind, tile_counts(pb, t, v, self.edges, ma, self.ious, above), h[1].sum())
+            for g in self.grow: self.maps[g].add(kind, hysteresis_counts(pb, t, v, self.edges, g, ma, self.ious), h[1].sum())
             self.tile_kind.append(kind); self.tile_hist.append(h.reshape(2, self.boot_bins, -1).sum(-1).astype(np.int32))
             self.min_areas.append(ma)
             key = len(self.tile_ids) if tile_ids is None else tile_ids[i]
@@ -169,27 +197,27 @@ class ValidationPass:
         "Weight of the negative tiles' counts at `ratio` (`rts_seg.metrics.neg_tile_weight`)"
         return neg_tile_weight(self.tiles, ratio)
 
-    def sums(self) -> tuple[np.ndarray, np.ndarray, int]:
-        "Counts summed over positive and over negative tiles (K×C each) and the positive tiles' RTS pixels"
-        pos = np.sum(self.pos_counts, 0, dtype=np.int64) if self.pos_counts else np.zeros_like(self.neg_sum)
-        return pos, self.neg_sum, int(sum(self.pos_rts))
+    def grow_value(self, grow: int | None) -> float | None:
+        "A grow threshold (bin edge, None: off) as a calibrated probability"
+        return None if grow is None else float(self.calibrated(grow / self.hist.n_bins))
 
-    def figures(self, ratio: str | None = None) -> dict:
+    def sums(self, grow: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+        "Counts of the map (with hysteresis from bin edge `grow`, None: the plain map) summed over positive and over negative tiles (K×C each), and the positive tiles' RTS pixels"
+        return self.maps[grow].sums()
+
+    def figures(self, ratio: str | None = None, grow: int | None = None) -> dict:
         "`rts_seg.metrics.count_figures` at every grid threshold (arrays of K), negative tiles re-weighted to `ratio`"
-        return count_figures(*self.sums(), self.neg_weight(ratio), self.ious, self.iou_thr)
+        return count_figures(*self.sums(grow), self.neg_weight(ratio), self.ious, self.iou_thr)
 
-    def draws(self, n: int = 1000, seed: int = 42) -> CountDraws:
-        "`CountDraws` of the tiles seen (computed once per number of tiles, `n` and `seed`: the slider asks often)"
-        key = (len(self.tile_kind), n, seed)
-        if self._draws[0] != key:
-            pos = np.stack(self.pos_counts) if self.pos_counts else np.zeros((0, *self.neg_sum.shape), np.int32)
-            self._draws = (key, CountDraws(pos, np.array(self.pos_rts, float), self.neg_sum, self.neg_sumsq, int(self.tiles[0]),
-                                           n, seed, max(self.min_area, 1)))
-        return self._draws[1]
+    def draws(self, n: int = 1000, seed: int = 42, grow: int | None = None) -> CountDraws:
+        "`CountDraws` of the tiles seen (computed once per number of tiles, `n`, `seed` and map: the slider asks often)"
+        key = (len(self.tile_kind), n, seed, grow)
+        if key not in self._draws: self._draws = {key: self.maps[grow].draws(n, seed, max(self.min_area, 1))} | self._draws
+        return self._draws[key]
 
-    def intervals(self, ratio: str | None = None, ci: float = 0.95, n: int = 1000, seed: int = 42) -> dict:
+    def intervals(self, ratio: str | None = None, ci: float = 0.95, n: int = 1000, seed: int = 42, grow: int | None = None) -> dict:
         "`{figure: (lo, hi)}` at every grid threshold (`CountDraws.interval`), negative tiles re-weighted to `ratio`"
-        return self.draws(n, seed).interval(self.neg_weight(ratio), ci, self.ious, self.iou_thr)
+        return self.draws(n, seed, grow).interval(self.neg_weight(ratio), ci, self.ious, self.iou_thr)
 
     def pr_auc(self, ratio: str | None = None) -> float:
         "PR-AUC of the pass's probabilities (the ranking, no threshold) at `ratio`"
@@ -222,11 +250,11 @@ class OperatingRule:
 
 # %% ../nbs/12_threshold.ipynb #b0b7b459
 def operating_curve(vp: ValidationPass, ratio: str | None, rule: OperatingRule = OperatingRule(), n_boot: int = 1000,
-                    seed: int = 42) -> pd.DataFrame:
-    "One row per grid threshold (ascending): calibrated threshold, the figures at `ratio` with intervals, and whether the point is reached and established"
-    f = vp.figures(ratio)
+                    seed: int = 42, grow: int | None = None) -> pd.DataFrame:
+    "One row per grid threshold (ascending): calibrated threshold, the figures of the map (with hysteresis from `grow`) at `ratio` with intervals, and whether the point is reached and established"
+    f = vp.figures(ratio, grow)
     df = pd.DataFrame(dict(threshold=vp.calibrated(vp.thresholds), logit_threshold=vp.logit_threshold(vp.thresholds)) | f)
-    iv = vp.intervals(ratio, rule.confidence, n_boot, seed) if n_boot else {}
+    iv = vp.intervals(ratio, rule.confidence, n_boot, seed, grow) if n_boot else {}
     for k in f:
         if k in ('found', 'predicted'): continue
         lo, hi = iv.get(k, (np.full(len(df), np.nan), np.full(len(df), np.nan)))
@@ -237,9 +265,9 @@ def operating_curve(vp: ValidationPass, ratio: str | None, rule: OperatingRule =
                          & (r >= rule.min_recall - 1e-12) & (df.found >= rule.min_slumps_found))
     return df
 
-def negatives_needed(vp: ValidationPass, j: int, ratio: str, rule: OperatingRule = OperatingRule()) -> float:
+def negatives_needed(vp: ValidationPass, j: int, ratio: str, rule: OperatingRule = OperatingRule(), grow: int | None = None) -> float:
     "About how many negative tiles in all would establish the precision at grid threshold `j` if false positives kept coming at the rate seen (positive tiles as they are); inf where no number would, 0 where the negatives are not what is missing"
-    pos, neg, _ = vp.sums()
+    pos, neg, _ = vp.sums(grow)
     col = dict(zip(count_columns(vp.ious), range(neg.shape[1])))
     found = pos[j, col[f'match_{iou_name(vp.iou_thr)}']]
     obj = rule.operating_metric == 'object'
@@ -249,7 +277,7 @@ def negatives_needed(vp: ValidationPass, j: int, ratio: str, rule: OperatingRule
     size = 1. if obj else (neg[j, 3] / k if k else CountDraws.pos_size(pos[j:j + 1], max(vp.min_area, 1))[0])
     budget = tp * (1 / rule.target_precision - 1) - fp_pos          # false positives the target allows beside these positives
     beside = vp.tiles[1] * n / p * size                              # negative tiles' false pixels (objects) per false object rate
-    phi = vp.draws().phi[j]
+    phi = vp.draws(grow=grow).phi[j]
     q = (1 + rule.confidence) / 2
     def excess(N: float) -> float: return beside * gamma_dist.ppf(q, (k / max(n_neg, 1) * N + 1) / phi, scale=phi / N) - budget
     if budget <= 0 or (k and beside * k / n_neg >= budget): return math.inf
@@ -302,16 +330,16 @@ def _note(row: dict, rule: OperatingRule) -> str:
     return s
 
 def select_thresholds(vp: ValidationPass, ratios=('1:200', '1:500', '1:1000'), rule: OperatingRule = OperatingRule(),
-                      n_boot: int = 1000, seed: int = 42, split: str | None = None) -> pd.DataFrame:
-    "One row per tile ratio: the operating threshold (calibrated), whether it is established, and the figures there with intervals"
+                      n_boot: int = 1000, seed: int = 42, split: str | None = None, grow: int | None = None) -> pd.DataFrame:
+    "One row per tile ratio: the operating threshold (calibrated), whether it is established, and the figures of the map (with hysteresis from `grow`) there with intervals"
     check_split(vp.split if split is None else split)
     rows = []
     for r in ratios:
         parse_ratio(r)
-        c = operating_curve(vp, r, rule, n_boot, seed)
+        c = operating_curve(vp, r, rule, n_boot, seed, grow)
         j = _choose(c, rule)
         x, w = c.loc[j], vp.neg_weight(r)
-        row = dict(split=vp.split, ratio=r, threshold=float(x.threshold), logit_threshold=float(x.logit_threshold),
+        row = dict(split=vp.split, ratio=r, threshold=float(x.threshold), logit_threshold=float(x.logit_threshold), grow_threshold=vp.grow_value(grow),
                    established=bool(x.established), reachable=bool(x.reachable), operating_metric=rule.operating_metric,
                    precision=float(x[rule.precision]), precision_lo=float(x[f'{rule.precision}_lo']), precision_hi=float(x[f'{rule.precision}_hi']),
                    recall=float(x[rule.recall]), recall_lo=float(x[f'{rule.recall}_lo']), recall_hi=float(x[f'{rule.recall}_hi']),
@@ -321,10 +349,18 @@ def select_thresholds(vp: ValidationPass, ratios=('1:200', '1:500', '1:1000'), r
         for k in vp.ious: row[f'object_recall_{iou_name(k)}'] = float(x[f'object_recall_{iou_name(k)}'])
         row.update(temperature=vp.temperature, object_iou=vp.iou_thr, min_area_px=int(np.median(vp.min_areas)) if vp.min_areas else vp.min_area,
                    tiles_pos=int(vp.tiles[1]), tiles_neg=int(vp.tiles[0]), grid_index=j)
-        row['neg_tiles_needed'] = negatives_needed(vp, j, r, rule) if not row['established'] else float(row['tiles_neg'])
+        row['neg_tiles_needed'] = negatives_needed(vp, j, r, rule, grow) if not row['established'] else float(row['tiles_neg'])
         row['note'] = _note(row, rule) + ('; at the top of the threshold grid' if j == len(vp.thresholds) - 1 else '')
         rows.append(row)
     return pd.DataFrame(rows)
+
+def choose_grow(vp: ValidationPass, ratio: str, rule: OperatingRule = OperatingRule(), n_boot: int = 1000, seed: int = 42) -> int | None:
+    "The grow threshold (bin edge; None: no hysteresis) whose map at `ratio` has the most IoU_RTS at its established operating point; None where nothing is established"
+    best, score = None, -1.
+    for g in [None, *vp.grow]:
+        row = select_thresholds(vp, [ratio], rule, n_boot, seed, grow=g).iloc[0]
+        if row.established and row.iou_rts > score + 1e-12: best, score = g, row.iou_rts
+    return best
 
 # %% ../nbs/12_threshold.ipynb #c02ddc24
 def sensitivity(vp: ValidationPass, table: pd.DataFrame, ratios=None, n_boot: int = 1000, seed: int = 42) -> pd.DataFrame:
@@ -396,6 +432,16 @@ def validation_pass_learner(learn, dl=None, split: str = 'val_realistic', temper
                   min_area=None if min_areas is None else min_areas[k:k + n])
         k += n
     return vp
+
+def run_validation_pass(learn, dls, cfg, progress: bool = False, keep_images: bool = True) -> ValidationPass:
+    "The pass `calibrate_run` makes: `learn`'s model over the whole validation split of `dls` (T fitted in the pass), each tile with its minimum area on the ground, objects matched at `cfg.object_iou`"
+    if 'val' not in dls.whole: raise InputError(f"{cfg.data.tiles}: no validation tiles to calibrate on")
+    dl = dls.whole['val']
+    ids = list(dl.dataset.tile_ids)
+    areas = tile_min_area_px(dls.index.set_index('tile_id').loc[ids], cfg.min_area_m2).to_numpy()
+    return validation_pass_learner(learn, dl, split='val', progress=progress, keep_images=keep_images, tile_ids=ids, min_areas=areas,
+                                   min_area=int(np.median(areas)) if len(areas) else None, iou_thr=float(cfg.object_iou),
+                                   grow=GROW_CANDIDATES if cfg.get('grow_threshold', 'auto') == 'auto' else ())
 
 # %% ../nbs/12_threshold.ipynb #0c14c88e
 OVERLAY_COLOURS = dict(tp=(0, 158, 115), fp=(213, 94, 0), fn=(86, 180, 233))
@@ -525,12 +571,15 @@ def map_prevalence(cfg) -> str:
 def threshold_record(table: pd.DataFrame, T: float, cfg, run_id: str | None, after_test: str | None, shift: float = 0.) -> dict:
     "What `temperature.json` holds beside T: per ratio the threshold, whether it is established, its interval and recall; the rule and object definition they were chosen with; the map's prior shift and the thresholds on the map's probabilities"
     by = lambda col, f=float: {r: f(v) for r, v in zip(table.ratio, table[col])}
-    return dict(thresholds=by('threshold'), map_prevalence=map_prevalence(cfg), prior_shift=float(shift),
+    g = table.grow_threshold.iloc[0] if 'grow_threshold' in table and len(table) else None
+    g = None if g is None or not np.isfinite(g) else float(g)
+    return dict(thresholds=by('threshold'), grow_threshold=g, map_grow_threshold=None if g is None else float(expit(logit(g) + shift)),
+                map_prevalence=map_prevalence(cfg), prior_shift=float(shift),
                 map_thresholds={r: float(expit(logit(t) + shift)) for r, t in zip(table.ratio, table.threshold)}, established=by('established', bool), reachable=by('reachable', bool),
                 precision_interval={r: [float(a), float(b)] for r, a, b in zip(table.ratio, table.precision_lo, table.precision_hi)},
                 precision=by('precision'), recall=by('recall'), found=by('found', int),
                 **{f.name: cfg[f.name] for f in fields(OperatingRule)}, object_iou=float(cfg.object_iou),
-                min_area_m2=float(cfg.min_area_m2), connectivity=8, grow_threshold=None, run_id=run_id,
+                min_area_m2=float(cfg.min_area_m2), connectivity=8, run_id=run_id,
                 calibrated_after_test=after_test is not None, test_evaluated_at=after_test)
 
 def calibrate_run(source: str | Path, tracking: str | None = None, device=None, progress: bool = False, config=None,
@@ -548,15 +597,11 @@ def calibrate_run(source: str | Path, tracking: str | None = None, device=None, 
                          "calibrating again would change the map's threshold after test measured it: --again (again=True) to do it anyway, recorded as such")
     device = torch.device(device or default_device())
     dls = rts_dataloaders(cfg, device=device)
-    if 'val' not in dls.whole: raise InputError(f"{cfg.data.tiles}: no validation tiles to calibrate on")
-    learn, dl = rts_learner(dls, cfg, run['model'].to(device)), dls.whole['val']
-    ids = list(dl.dataset.tile_ids)
-    areas = tile_min_area_px(dls.index.set_index('tile_id').loc[ids], cfg.min_area_m2).to_numpy()
-    vp = validation_pass_learner(learn, dl, split='val', progress=progress, tile_ids=ids, min_areas=areas,
-                                 min_area=int(np.median(areas)) if len(areas) else None, iou_thr=cfg.object_iou)
+    vp = run_validation_pass(rts_learner(dls, cfg, run['model'].to(device)), dls, cfg, progress)
     T, hist = vp.temperature, vp.logit_hist
     shift = fit_prior_shift(hist, T, map_prevalence(cfg))                  # the map's probabilities: calibrated at its prevalence
-    table = select_thresholds(vp, list(cfg.val_realistic_ratios), rule, n_boot)
+    grow = choose_grow(vp, map_prevalence(cfg), rule, n_boot) if vp.grow else None   # hysteresis, chosen at the map's prevalence
+    table = select_thresholds(vp, list(cfg.val_realistic_ratios), rule, n_boot, grow=grow)
     sens = sensitivity(vp, table, n_boot=n_boot)
     out = folder/'calibration'
     paths = write_threshold_outputs(out, table, sens, vp)
