@@ -118,9 +118,8 @@ def calibrate(
     if run is None: raise CliError("--run RUN is required: a run folder (output_dir/run_name) or an MLflow run id")
     if config is not None: load_config(config)   # its errors before the heavy imports
     from rts_seg import threshold
-    res = threshold.calibrate_run(run, tracking, progress=True, config=config, compile=compile, **({'again': True} if again else {}))
-    cols = [c for c in ('ratio', 'threshold', 'established', 'precision_lo', 'precision_hi', 'reachable', 'estimated', 'pixel_precision',
-                        'pixel_recall', 'object_precision', 'object_recall') if c in res['table']]
+    res = threshold.calibrate_run(run, tracking, progress=True, config=config, compile=compile, again=again)
+    cols = ['ratio', 'threshold', 'established', 'precision', 'precision_lo', 'precision_hi', 'recall', 'found', 'pixel_precision', 'pixel_recall', 'estimated']
     print(f"temperature T = {res['temperature']:.4f} (fitted on the validation split)")
     print(res['table'][cols].to_string(index=False, float_format=lambda v: f'{v:.3f}'))
     print(f"written: {res['paths']['temperature']} and {res['folder']/'calibration'}/"
@@ -186,12 +185,13 @@ def predict(
 def demo(
     *overrides: str,  # config overrides for the demo, key=value
     out: str = 'rts_demo',  # where everything goes: data, runs, mlflow.db, predictions
+    fresh: bool = False,  # start again from nothing under --out (a demo made there with another config is refused otherwise)
 ):
     "Run the whole pipeline on synthetic scenes: prepare, train, calibrate, evaluate on test, predict a held-out scene"
     ov = parse_overrides(list(overrides))
     from rts_seg import demo as d
     d.demo_config(out, **ov)  # the config's errors before any work
-    print(d.demo_summary(d.run_demo(out, quiet=False, **ov)))
+    print(d.demo_summary(d.run_demo(out, quiet=False, fresh=fresh, **ov)))
 
 # %% ../nbs/90_cli.ipynb #dee08508
 COMMANDS = {'synth': synth, 'prepare': prepare, 'train': train, 'sweep': sweep, 'calibrate': calibrate, 'evaluate': evaluate, 'predict': predict,

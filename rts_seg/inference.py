@@ -24,6 +24,7 @@ from .core import InputError, parse_ratio, default_tracking_uri, CONFIG_CHOICES
 from .scenes import SceneError, open_scene, check_aux, pixel_ground_area
 from .calibrate import TEMPERATURE_FILE, apply_temperature, load_temperature, temperature_path
 from .evaluate import operating_threshold
+from scipy.special import expit, logit
 import pyogrio, tempfile
 from fastprogress.fastprogress import progress_bar
 from fastcore.meta import delegates
@@ -94,11 +95,12 @@ class WindowPredictor:
     "Calibrated probabilities (N×S×S float32) of `model` on batches of normalised windows (N×C×S×S), under the run's precision"
     def __init__(self, model: nn.Module, temperature: float | str | Path = 1., tta: Literal['none', 'flips', 'dihedral'] | bool = 'none',
                  device=None, precision: Literal['auto', 'bf16', 'fp16', 'none'] = 'auto', channels_last: bool = True,
-                 compile: bool = False, compile_mode: str = 'default', batch_size: int | None = None):
+                 compile: bool = False, compile_mode: str = 'default', batch_size: int | None = None, prior_shift: float = 0.):
         self.device = inference_device(device)
         if isinstance(temperature, (str, Path)): temperature = load_temperature(temperature)  # a run folder or temperature.json
         apply_temperature(1., temperature)  # raises unless 0 < T < inf
-        self.temperature = float(temperature)
+        if not math.isfinite(prior_shift): raise InputError(f"prior_shift must be a finite logit, found {prior_shift!r}")
+        self.temperature, self.prior_shift = float(temperature), float(prior_shift)
         tta = {True: 'dihedral', False: 'none'}.get(tta, tta)
         if tta not in TTA_TRANSFORMS: raise ValueError(f"tta must be one of {list(TTA_TRANSFORMS)} (or a bool), found {tta!r}")
         self.transforms = TTA_TRANSFORMS[tta]
@@ -126,7 +128,7 @@ class WindowPredictor:
             for k, flip in self.transforms:   # rot90 gives transposed strides: every input laid out alike, or a compiled model recompiles
                 logits = self.model(_forward(xb, k, flip).contiguous(memory_format=self.memory_format)).float()
                 if logits.ndim == 4: logits = logits[:, 0]
-                prob = prob + torch.sigmoid(apply_temperature(_inverse(logits, k, flip), self.temperature))
+                prob = prob + torch.sigmoid(apply_temperature(_inverse(logits, k, flip), self.temperature) + self.prior_shift)
         return (prob[:n] / len(self.transforms)).cpu().numpy()
 
 # %% ../nbs/14_inference.ipynb #7729e485
@@ -607,12 +609,12 @@ def scene_predictor(model: nn.Module, scene_path: str | Path, *, stats: dict | s
                     tta: Literal['none', 'flips', 'dihedral'] | bool = 'none', device=None, precision: Literal['auto', 'bf16', 'fp16', 'none'] = 'auto',
                     channels_last: bool = True, compile: bool = False, compile_mode: str = 'default',
                     susceptibility: str | Path | None = None, susceptibility_cutoff: float = 0.5, scales=(1.,), erode_nodata_px: int = 0,
-                    counts: dict | None = None) -> tuple[SceneRows, WindowPredictor, Iterator[tuple[int, np.ndarray]]]:
+                    counts: dict | None = None, prior_shift: float = 0.) -> tuple[SceneRows, WindowPredictor, Iterator[tuple[int, np.ndarray]]]:
     "A scene checked and ready, nothing read yet: its `SceneRows`, the `WindowPredictor`, and the map's final rows (`blended_rows`, streamed once the rows are entered)"
     check_model_input(model, bands, size, f"the model ({type(model).__name__}) and bands {list(bands)}")   # the caller's bands, before the scene is blamed
     axis_offsets(1, size, overlap); scale_factors(scales); _check_erode(erode_nodata_px); _check_cutoff(susceptibility_cutoff)
     rows = SceneRows(scene_path, stats, bands, aux_path, susceptibility)   # the scene, its aux and susceptibility rasters, from their headers
-    predictor = WindowPredictor(model, temperature, tta, device, precision, channels_last, compile, compile_mode, batch_size)  # moves, may compile the model
+    predictor = WindowPredictor(model, temperature, tta, device, precision, channels_last, compile, compile_mode, batch_size, prior_shift)  # moves, may compile the model
     stream = blended_rows(predictor, rows.read_rows, *rows.shape, size, overlap, batch_size, counts, rows.keep(susceptibility_cutoff),
                           scales, erode_nodata_px)
     return rows, predictor, stream
@@ -632,7 +634,7 @@ def predict_scene(model: nn.Module, scene_path: str | Path, out_dir: str | Path,
                   model_name: str | None = None, arts: dict | None = None, model_id: str | None = None,
                   precision: Literal['auto', 'bf16', 'fp16', 'none'] = 'auto', channels_last: bool = True, compile: bool = False,
                   compile_mode: str = 'default', susceptibility: str | Path | None = None, susceptibility_cutoff: float = 0.5,
-                  scales=(1.,), erode_nodata_px: int = 0, operating: dict | None = None) -> dict:
+                  scales=(1.,), erode_nodata_px: int = 0, operating: dict | None = None, prior_shift: float = 0.) -> dict:
     "Predict one scene in windows and write `<scene>_prob.tif`, `<scene>_mask.tif` (the objects kept), `<scene>_rts.gpkg` and `<scene>_rts.geojson` to `out_dir`"
     if prob_dtype not in ('uint8', 'float16'): raise ValueError(f"prob_dtype must be 'uint8' or 'float16', found {prob_dtype!r}")
     _check_grow(grow_threshold, threshold)
@@ -641,9 +643,10 @@ def predict_scene(model: nn.Module, scene_path: str | Path, out_dir: str | Path,
         model, scene_path, stats=stats, bands=bands, aux_path=aux_path, size=size, overlap=overlap, batch_size=batch_size,
         temperature=temperature, tta=tta, device=device, precision=precision, channels_last=channels_last, compile=compile,
         compile_mode=compile_mode, susceptibility=susceptibility, susceptibility_cutoff=susceptibility_cutoff, scales=scales,
-        erode_nodata_px=erode_nodata_px, counts=counts)
+        erode_nodata_px=erode_nodata_px, counts=counts, prior_shift=prior_shift)
     info, sid, model_id = rows.info, Path(scene_path).stem, model_id or model_hash(model)
     settings = map_settings(dict(model_id=model_id, threshold=threshold, grow_threshold=grow_threshold, temperature=predictor.temperature,
+                                 prior_shift=predictor.prior_shift,
                                  bands=bands, size=size, overlap=overlap, tta=tta, precision=precision, scales=scales,
                                  erode_nodata_px=erode_nodata_px, susceptibility=susceptibility,
                                  susceptibility_cutoff=susceptibility_cutoff, min_area_m2=min_area_m2, prob_dtype=prob_dtype))
@@ -691,7 +694,7 @@ def predict_scene(model: nn.Module, scene_path: str | Path, out_dir: str | Path,
                 windows_per_s=(counts['windows'] - counts['windows_skipped']) / secs, precision=predictor.mode,
                 compiled=predictor.compiled, susceptibility_coverage=rows.susceptibility_coverage, settings=tag, **counts)
 
-MAP_SETTINGS = ('model_id', 'threshold', 'grow_threshold', 'temperature', 'bands', 'size', 'overlap', 'tta', 'precision', 'scales', 'erode_nodata_px',
+MAP_SETTINGS = ('model_id', 'threshold', 'grow_threshold', 'temperature', 'prior_shift', 'bands', 'size', 'overlap', 'tta', 'precision', 'scales', 'erode_nodata_px',
                 'susceptibility', 'susceptibility_cutoff', 'min_area_m2', 'prob_dtype')   # what makes a map (not compile or channels-last: speed)
 SETTINGS_TAG = 'RTS_SEG_PREDICT'   # the probability GeoTIFF's tag holding them, as JSON
 
@@ -702,7 +705,7 @@ def map_settings(kw: dict) -> dict:
     s['tta'] = {True: 'dihedral', False: 'none'}.get(s['tta'], s['tta'])
     s['scales'], s['bands'] = [1. / k for k in scale_factors(s['scales'])], list(s['bands'])
     s['susceptibility'] = None if s['susceptibility'] is None else str(s['susceptibility'])
-    for k in ('threshold', 'temperature', 'susceptibility_cutoff', 'min_area_m2'): s[k] = float(s[k])
+    for k in ('threshold', 'temperature', 'prior_shift', 'susceptibility_cutoff', 'min_area_m2'): s[k] = float(s[k])
     g = s['grow_threshold']
     s['grow_threshold'] = None if g is None or float(g) == s['threshold'] else float(g)   # growing down to the threshold itself: no growing
     s['erode_nodata_px'], s['overlap'], s['size'] = int(s['erode_nodata_px']), int(s['overlap']), int(s['size'])
@@ -726,12 +729,15 @@ def scene_probabilities(model: nn.Module, scene_path: str | Path, *, stats: dict
 def operating_point(record: dict | None, cfg, ratio: str | None = None, threshold: float | None = None, src: str = '') -> dict:
     "Temperature, threshold, its prevalence, whether it is established, its precision interval and metric, and the grow threshold, from a run's calibration `record` (`load_temperature(…, extra=True)`; None: never calibrated)"
     if threshold is not None and not 0 < float(threshold) < 1: raise InputError(f"threshold must lie in (0, 1), found {threshold}")
-    given = dict(ratio=None, established=None, precision_interval=None, operating_metric=None, grow_threshold=None)  # the user's threshold: nothing established
+    given = dict(ratio=None, established=None, precision_interval=None, operating_metric=None, grow_threshold=None,  # the user's threshold: nothing established
+                 prior_shift=0., map_prevalence=None, validation_threshold=None)
     if record is None:
         if threshold is None:
             raise InputError(f"{src}: the run was never calibrated (no {TEMPERATURE_FILE}): pass a threshold (T = 1 is then used) or calibrate the run first")
         return dict(temperature=1., threshold=float(threshold), calibrated=False, **given)
-    T, chosen = float(record['temperature']), dict(record.get('thresholds') or {})
+    T, chosen, b = float(record['temperature']), dict(record.get('thresholds') or {}), float(record.get('prior_shift') or 0.)
+    shifted = lambda p: None if p is None else float(expit(logit(float(p)) + b))   # sigmoid(logit / T) -> the map's sigmoid(logit / T + b)
+    given |= dict(prior_shift=b, map_prevalence=record.get('map_prevalence'), validation_threshold=None)
     if threshold is not None: return dict(temperature=T, threshold=float(threshold), calibrated=True, **given)
     if not chosen: raise InputError(f"{src}: the calibration holds no thresholds: pass a threshold")
     if ratio is None: ratio, t, _ = operating_threshold(record, cfg.get('test_realistic_ratio') or '1:500', src)  # the test ratio's, else the nearest
@@ -741,10 +747,11 @@ def operating_point(record: dict | None, cfg, ratio: str | None = None, threshol
     grow = record.get('grow_threshold')
     if isinstance(grow, dict): grow = grow.get(ratio)
     _check_grow(grow, t, f"{src}: at {ratio}, ")
-    return dict(temperature=T, threshold=t, calibrated=True, ratio=ratio,
+    return dict(temperature=T, threshold=shifted(t), calibrated=True, ratio=ratio, validation_threshold=t, prior_shift=b,
+                map_prevalence=record.get('map_prevalence'),
                 established=bool((record.get('established') or {}).get(ratio, False)),   # a record from before `established`: not established
                 precision_interval=None if interval is None else [float(v) for v in interval],
-                operating_metric=record.get('operating_metric'), grow_threshold=None if grow is None else float(grow))
+                operating_metric=record.get('operating_metric'), grow_threshold=shifted(grow))
 
 def check_operating_point(op: dict, record: dict | None, src: str = '', accept_unestablished: bool = False) -> list[str]:
     "`InputError` (one line: where, why, the two ways out) for an operating point not established, unless `accept_unestablished`; then the warning to give"
@@ -806,8 +813,9 @@ def run_settings(model_source, ratio: str | None = None, threshold: float | None
             notes.append(f"{where}: grow_threshold {float(grow):g} is not the calibrated one: the precision established at {op['ratio']} was measured {was}")
     grow = op['grow_threshold'] if grow is None else float(grow)
     tested = tested_threshold(model_source)
-    if tested is not None and abs(tested - op['threshold']) > 1e-9:
-        notes.append(f"{Path(model_source)/TEST_METRICS}: the test report measured threshold {tested:.6g}, this map uses {op['threshold']:.6g}: "
+    if tested is not None and (op['validation_threshold'] is None or abs(tested - op['validation_threshold']) > 1e-9):
+        used = op['threshold'] if op['validation_threshold'] is None else op['validation_threshold']
+        notes.append(f"{Path(model_source)/TEST_METRICS}: the test report measured threshold {tested:.6g}, this map uses {used:.6g}: "
                      f"the test figures do not describe it")
     bands = list(kw.pop('bands', None) or [*RGB, *cfg.data.aux_bands])
     if not predict_kw.get('bands'):
@@ -836,7 +844,7 @@ def run_settings(model_source, ratio: str | None = None, threshold: float | None
     _check_erode(kw.setdefault('erode_nodata_px', 0)); _check_cutoff(kw.setdefault('susceptibility_cutoff', 0.5))
     if kw.get('susceptibility') is not None: kw['susceptibility'] = str(check_susceptibility(kw['susceptibility']))
     operating = {k: op[k] for k in ('ratio', 'established', 'precision_interval', 'operating_metric')}
-    kw |= dict(stats=stats, bands=bands, temperature=float(T), threshold=op['threshold'], grow_threshold=grow, operating=operating,
+    kw |= dict(stats=stats, bands=bands, temperature=float(T), prior_shift=op['prior_shift'], threshold=op['threshold'], grow_threshold=grow, operating=operating,
                model_id=model_hash(model))  # hashed once, not per scene
     return dict(op, temperature=float(T), grow_threshold=grow, model=model, model_name=kw['model_name'], model_hash=kw['model_id'],
                 aux_dir=str(aux_dir) if len(bands) > 3 else None, notes=notes, kw=kw)
@@ -1007,6 +1015,7 @@ def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | No
     paths = dict(report=out_dir/REPORT, rts_all=out_dir/ALL_POLYGONS)
     source = 'the given (config, model)' if isinstance(model_source, tuple) else str(model_source)
     report = dict(model_source=source, model_name=run['model_name'], model_hash=run['model_hash'], temperature=run['temperature'],
+                  prior_shift=run['prior_shift'], map_prevalence=run['map_prevalence'], validation_threshold=run['validation_threshold'],
                   **operating_fields(run['threshold'], run['grow_threshold'], run), calibrated=run['calibrated'],
                   threshold_source='user' if threshold is not None else 'calibration', accepted_unestablished=run['established'] is False,
                   notes=run['notes'], predict={k: run['kw'].get(k) for k in PREDICT_SETTINGS}, out_dir=str(out_dir), finished=False, counts={},

@@ -150,12 +150,12 @@ def tile_counts(prob: np.ndarray, target: np.ndarray, valid: np.ndarray | None =
 
 # %% ../nbs/07_metrics.ipynb #880f3407
 def hysteresis_counts(prob: np.ndarray, target: np.ndarray, valid: np.ndarray | None = None, thresholds=(0.5,), grow: float = 0.3,
-                      min_area: int = 0, ious=OBJECT_IOUS) -> np.ndarray:
-    "`tile_counts` of the map with hysteresis: at each threshold t above `grow`, the components of `prob >= grow` (at least `min_area` px) that hold a pixel >= t; at t <= `grow`, the plain map"
+                      min_area: int = 0, ious=OBJECT_IOUS, plain: np.ndarray | None = None) -> np.ndarray:
+    "`tile_counts` of the map with hysteresis: at each threshold t above `grow`, the components of `prob >= grow` (at least `min_area` px) that hold a pixel >= t; at t <= `grow`, the plain map (`plain`: its `tile_counts` when already counted)"
     thresholds = np.asarray(thresholds)
     low = thresholds <= grow
     out = np.zeros((len(thresholds), 4 + len(ious)), np.int64)
-    if low.any(): out[low] = tile_counts(prob, target, valid, thresholds[low], min_area, ious)
+    if low.any(): out[low] = plain[low] if plain is not None else tile_counts(prob, target, valid, thresholds[low], min_area, ious)
     if low.all(): return out
     t = _binary(target)
     if valid is not None: t = t & valid
@@ -163,14 +163,17 @@ def hysteresis_counts(prob: np.ndarray, target: np.ndarray, valid: np.ndarray | 
     out[:, 1] = n_t
     m = prob >= grow
     if valid is not None: m &= valid
-    lab, n = components(m, min_area)
+    rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+    if not len(rows): return out
+    box = np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]           # every grown component lies in this box
+    lab, n = components(m[box], min_area)
     if not n: return out
-    ix = np.arange(1, n + 1)
+    ix, pc = np.arange(1, n + 1), prob[box]
     area = np.bincount(lab.ravel(), minlength=n + 1)[1:]
-    pmax = np.asarray(ndi.maximum(prob, lab, ix))
-    mean = np.bincount(lab.ravel(), prob.ravel().astype(np.float64), n + 1)[1:] / area
-    tp = np.bincount(lab[t], minlength=n + 1)[1:]
-    iou = _overlap(lab, n, lt, n_t)[0] if n_t else np.zeros((n, 0))
+    pmax = np.asarray(ndi.maximum(pc, lab, ix))
+    mean = np.bincount(lab.ravel(), pc.ravel().astype(np.float64), n + 1)[1:] / area
+    tp = np.bincount(lab[t[box]], minlength=n + 1)[1:]
+    iou = _overlap(lab, n, lt[box], n_t, np.bincount(lt.ravel(), minlength=n_t + 1))[0] if n_t else np.zeros((n, 0))
     for j in np.flatnonzero(~low):
         kept = pmax >= thresholds[j]
         if not kept.any(): break

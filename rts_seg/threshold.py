@@ -161,8 +161,9 @@ class ValidationPass:
             pb = self.hist.bins(p)
             above = h.sum(0)[::-1].cumsum()[::-1][self.edges]       # valid pixels at or above each grid threshold
             ma = self.min_area if min_area is None else int(np.atleast_1d(min_area)[i])
-            self.maps[None].add(kind, tile_counts(pb, t, v, self.edges, ma, self.ious, above), h[1].sum())
-            for g in self.grow: self.maps[g].add(kind, hysteresis_counts(pb, t, v, self.edges, g, ma, self.ious), h[1].sum())
+            plain = tile_counts(pb, t, v, self.edges, ma, self.ious, above)
+            self.maps[None].add(kind, plain, h[1].sum())
+            for g in self.grow: self.maps[g].add(kind, hysteresis_counts(pb, t, v, self.edges, g, ma, self.ious, plain), h[1].sum())
             self.tile_kind.append(kind); self.tile_hist.append(h.reshape(2, self.boot_bins, -1).sum(-1).astype(np.int32))
             self.min_areas.append(ma)
             key = len(self.tile_ids) if tile_ids is None else tile_ids[i]
@@ -339,7 +340,9 @@ def select_thresholds(vp: ValidationPass, ratios=('1:200', '1:500', '1:1000'), r
         c = operating_curve(vp, r, rule, n_boot, seed, grow)
         j = _choose(c, rule)
         x, w = c.loc[j], vp.neg_weight(r)
-        row = dict(split=vp.split, ratio=r, threshold=float(x.threshold), logit_threshold=float(x.logit_threshold), grow_threshold=vp.grow_value(grow),
+        g = vp.grow_value(grow)                      # at or above the threshold, growing changes nothing: the plain map
+        row = dict(split=vp.split, ratio=r, threshold=float(x.threshold), logit_threshold=float(x.logit_threshold),
+                   grow_threshold=g if g is not None and g < float(x.threshold) else None,
                    established=bool(x.established), reachable=bool(x.reachable), operating_metric=rule.operating_metric,
                    precision=float(x[rule.precision]), precision_lo=float(x[f'{rule.precision}_lo']), precision_hi=float(x[f'{rule.precision}_hi']),
                    recall=float(x[rule.recall]), recall_lo=float(x[f'{rule.recall}_lo']), recall_hi=float(x[f'{rule.recall}_hi']),
@@ -571,9 +574,9 @@ def map_prevalence(cfg) -> str:
 def threshold_record(table: pd.DataFrame, T: float, cfg, run_id: str | None, after_test: str | None, shift: float = 0.) -> dict:
     "What `temperature.json` holds beside T: per ratio the threshold, whether it is established, its interval and recall; the rule and object definition they were chosen with; the map's prior shift and the thresholds on the map's probabilities"
     by = lambda col, f=float: {r: f(v) for r, v in zip(table.ratio, table[col])}
-    g = table.grow_threshold.iloc[0] if 'grow_threshold' in table and len(table) else None
-    g = None if g is None or not np.isfinite(g) else float(g)
-    return dict(thresholds=by('threshold'), grow_threshold=g, map_grow_threshold=None if g is None else float(expit(logit(g) + shift)),
+    grow = {r: None if g is None or not np.isfinite(g) else float(g) for r, g in zip(table.ratio, table.get('grow_threshold', [None] * len(table)))}
+    return dict(thresholds=by('threshold'), grow_threshold=grow,
+                map_grow_threshold={r: None if g is None else float(expit(logit(g) + shift)) for r, g in grow.items()},
                 map_prevalence=map_prevalence(cfg), prior_shift=float(shift),
                 map_thresholds={r: float(expit(logit(t) + shift)) for r, t in zip(table.ratio, table.threshold)}, established=by('established', bool), reachable=by('reachable', bool),
                 precision_interval={r: [float(a), float(b)] for r, a, b in zip(table.ratio, table.precision_lo, table.precision_hi)},
