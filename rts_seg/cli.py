@@ -152,6 +152,7 @@ def predict(
     ratio: str = None,  # the prevalence whose calibrated threshold is used (default: the config's test_realistic_ratio)
     grow_threshold: float = None,  # hysteresis: objects grown down to this probability from a pixel at the threshold (default: the calibration's; the threshold itself: none)
     accept_unestablished: bool = False,  # map at the calibrated threshold although its precision is not established there (recorded as such)
+    accept_uncalibrated: bool = False,  # map with --tta or --scales the calibration did not see (recorded as such)
     aux_dir: str = None,  # folder of the scenes' aux rasters (default: the config's data.aux)
     overwrite: bool = False,  # predict scenes again although their outputs exist
     scheduler: str = None,  # 'local' or tcp://HOST:PORT: map the scenes over a Dask cluster
@@ -159,6 +160,7 @@ def predict(
     precision: str = None,  # auto, bf16, fp16 or none (default: the run's mixed_precision)
     compile: OnOff = None,  # torch.compile the model for inference (default: the run's compile)
     scales: str = '1',  # comma-separated scales, e.g. 1,0.5: the scene also predicted at half resolution, merged
+    tta: str = 'none',  # test-time augmentation: none, flips or dihedral (the mean of the calibrated probabilities)
     susceptibility: str = None,  # two-stage: a susceptibility raster (any grid, any CRS); windows below the cutoff are skipped
     susceptibility_cutoff: float = 0.5,  # two-stage: windows whose highest susceptibility is below this are skipped
     erode_nodata: int = 0,  # no detections within this many pixels of nodata or the scene edge
@@ -170,7 +172,7 @@ def predict(
     except ValueError: raise CliError(f"--scales {scales!r}: expected comma-separated numbers such as 1,0.5") from None
     from rts_seg.inference import predict_scenes, failed_scenes
     rep = predict_scenes(run, list(scenes), out, ratio=ratio, threshold=threshold, grow_threshold=grow_threshold,
-                         accept_unestablished=accept_unestablished, tracking=tracking, aux_dir=aux_dir,
+                         accept_unestablished=accept_unestablished, accept_uncalibrated=accept_uncalibrated, tta=tta, tracking=tracking, aux_dir=aux_dir,
                          overwrite=overwrite, scheduler=scheduler, precision=precision, compile=compile,
                          scales=scale_list, susceptibility=susceptibility, susceptibility_cutoff=susceptibility_cutoff,
                          erode_nodata_px=erode_nodata)

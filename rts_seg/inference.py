@@ -42,9 +42,9 @@ __all__ = ['TTA_TRANSFORMS', 'RGB', 'PROB_NODATA', 'MASK_NODATA', 'EIGHT', 'OPER
            'encode_probability', 'decode_probability', 'PolygonCollector', 'model_hash', 'operating_fields',
            'rts_polygons', 'model_in_channels', 'check_model_input', 'scene_outputs', 'scene_predictor',
            'predict_scene', 'map_settings', 'stored_settings', 'scene_probabilities', 'operating_point',
-           'check_operating_point', 'run_calibration', 'tested_threshold', 'run_settings', 'scene_aux', 'scene_task',
-           'merge_scene_polygons', 'write_layer', 'dask_client', 'scene_files', 'OperatingPointWarning',
-           'predict_scenes', 'failed_scenes']
+           'check_operating_point', 'check_calibrated_settings', 'run_calibration', 'tested_threshold', 'run_settings',
+           'scene_aux', 'scene_task', 'merge_scene_polygons', 'write_layer', 'dask_client', 'scene_files',
+           'OperatingPointWarning', 'predict_scenes', 'failed_scenes']
 
 # %% ../nbs/14_inference.ipynb #b80e6047
 def axis_offsets(n: int, size: int, overlap: int) -> list[int]:
@@ -770,6 +770,21 @@ def check_operating_point(op: dict, record: dict | None, src: str = '', accept_u
                          f"--accept-unestablished (accept_unestablished=True: maps at this threshold, recorded as not established)")
     return [f"{src}: {why}; mapping at it anyway (accepted), recorded as not established"]
 
+def check_calibrated_settings(record: dict | None, tta: str, scales, src: str = '', accept: bool = False) -> list[str]:
+    "`InputError` (one line: where, what differs, the flag) when `tta` or `scales` are not the settings the calibration's validation pass used (`calibrated_settings`; older records: none and scale 1), unless `accept`; then the warning to give"
+    if record is None: return []                                # never calibrated: nothing was measured to hold
+    seen = record.get('calibrated_settings') or dict(tta='none', scales=[1.])   # every calibration before the record said so was made so
+    seen_s = [1. / k for k in scale_factors(seen.get('scales', [1.]))]
+    now = dict(tta={True: 'dihedral', False: 'none'}.get(tta, tta), scales=[1. / k for k in scale_factors(scales)])
+    diff = [f"{k} {seen_v!r} -> {now[k]!r}" for k, seen_v in (('tta', seen.get('tta', 'none')), ('scales', seen_s)) if now[k] != seen_v]
+    if not diff: return []
+    why = (f"the calibration measured its temperature and thresholds on maps made otherwise ({'; '.join(diff)}): "
+           f"their precision does not describe this map")
+    if not accept:
+        raise InputError(f"{src}: {why}; predict with the calibrated settings, or pass --accept-uncalibrated "
+                         f"(accept_uncalibrated=True: maps anyway, recorded as settings_calibrated false)")
+    return [f"{src}: {why}; mapping anyway (accepted), recorded as settings_calibrated false"]
+
 # %% ../nbs/14_inference.ipynb #fa47ef56
 def run_calibration(source: str | Path, tracking: str | None = None) -> tuple[dict | None, str]:
     "The calibration record (`temperature.json`) of a run folder or MLflow run id (None if never calibrated), and where it was looked for"
@@ -795,7 +810,7 @@ def tested_threshold(source) -> float | None:
     return None if t is None else float(t)
 
 def run_settings(model_source, ratio: str | None = None, threshold: float | None = None, tracking: str | None = None,
-                 aux_dir: str | Path | None = None, accept_unestablished: bool = False, **predict_kw) -> dict:
+                 aux_dir: str | Path | None = None, accept_unestablished: bool = False, accept_uncalibrated: bool = False, **predict_kw) -> dict:
     "The run's model and operating point (refused if not established, unless `accept_unestablished`), warnings to give (`notes`), and the `predict_scene` keywords for its scenes (`kw`): statistics, bands, window size, min area, T, threshold, grow threshold"
     if isinstance(model_source, tuple): (cfg, model), record, where = model_source, None, 'the given (config, model)'
     else:
@@ -841,12 +856,14 @@ def run_settings(model_source, ratio: str | None = None, threshold: float | None
     check_model_input(model, bands, kw['size'], where)
     _check_choice('precision', kw['precision'], 'mixed_precision'); _check_choice('compile_mode', kw['compile_mode'], 'compile_mode')
     kw['scales'] = [1. / k for k in scale_factors(kw.get('scales', (1.,)))]
+    uncal = check_calibrated_settings(record, kw['tta'], kw['scales'], where, accept_uncalibrated)   # the map the thresholds were measured on
+    notes += uncal
     _check_erode(kw.setdefault('erode_nodata_px', 0)); _check_cutoff(kw.setdefault('susceptibility_cutoff', 0.5))
     if kw.get('susceptibility') is not None: kw['susceptibility'] = str(check_susceptibility(kw['susceptibility']))
     operating = {k: op[k] for k in ('ratio', 'established', 'precision_interval', 'operating_metric')}
     kw |= dict(stats=stats, bands=bands, temperature=float(T), prior_shift=op['prior_shift'], threshold=op['threshold'], grow_threshold=grow, operating=operating,
                model_id=model_hash(model))  # hashed once, not per scene
-    return dict(op, temperature=float(T), grow_threshold=grow, model=model, model_name=kw['model_name'], model_hash=kw['model_id'],
+    return dict(op, temperature=float(T), grow_threshold=grow, model=model, model_name=kw['model_name'], model_hash=kw['model_id'], settings_calibrated=not uncal,
                 aux_dir=str(aux_dir) if len(bands) > 3 else None, notes=notes, kw=kw)
 
 # %% ../nbs/14_inference.ipynb #83a49433
@@ -998,7 +1015,7 @@ class OperatingPointWarning(UserWarning):
     "A map made at an operating point that does not hold as calibrated: accepted though not established, grown otherwise, or not the threshold the test report measured"
 
 def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | None = None, threshold: float | None = None,
-                   grow_threshold: float | None = None, accept_unestablished: bool = False,
+                   grow_threshold: float | None = None, accept_unestablished: bool = False, accept_uncalibrated: bool = False,
                    tracking: str | None = None, aux_dir: str | Path | None = None, overwrite: bool = False, scheduler=None,
                    device=None, progress: bool = True, precision: Literal['auto', 'bf16', 'fp16', 'none'] | None = None,
                    compile: bool | None = None, compile_mode: str | None = None, susceptibility: str | Path | None = None,
@@ -1006,7 +1023,7 @@ def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | No
     "Predict `scenes` with the run `model_source` (folder or MLflow run id) into `out_dir`: per-scene maps, `report.json`, merged `rts_all.gpkg`"
     t0, files = time.perf_counter(), scene_files(scenes)
     run_kw = {k: v for k, v in dict(precision=precision, compile=compile, compile_mode=compile_mode).items() if v is not None}  # None: the run's config
-    run = run_settings(model_source, ratio, threshold, tracking, aux_dir, accept_unestablished, **run_kw, susceptibility=susceptibility,  # a bad run,
+    run = run_settings(model_source, ratio, threshold, tracking, aux_dir, accept_unestablished, accept_uncalibrated, **run_kw, susceptibility=susceptibility,  # a bad run,
                        susceptibility_cutoff=susceptibility_cutoff, scales=scales, erode_nodata_px=erode_nodata_px,   # option or operating point
                        grow_threshold=grow_threshold, **predict_kw)                                                 # fails before any folder is made
     for note in run['notes']: warnings.warn(note, OperatingPointWarning, stacklevel=2)
@@ -1018,6 +1035,7 @@ def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | No
                   prior_shift=run['prior_shift'], map_prevalence=run['map_prevalence'], validation_threshold=run['validation_threshold'],
                   **operating_fields(run['threshold'], run['grow_threshold'], run), calibrated=run['calibrated'],
                   threshold_source='user' if threshold is not None else 'calibration', accepted_unestablished=run['established'] is False,
+                  settings_calibrated=run['settings_calibrated'],
                   notes=run['notes'], predict={k: run['kw'].get(k) for k in PREDICT_SETTINGS}, out_dir=str(out_dir), finished=False, counts={},
                   scenes={f.stem: dict(path=str(f), status='pending', reason=None, seconds=None, polygons=None) for f in files})
     def record(entry: dict | None = None):

@@ -24,9 +24,9 @@ from .calibrate import LogitHistogram, frozen_outputs, reliability_diagram, save
 
 # %% auto #0
 __all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'DEFAULT_THRESHOLDS', 'PASS_SCALE', 'GROW_CANDIDATES', 'OVERLAY_COLOURS',
-           'DATA_LOCATIONS', 'MACHINE_SETTINGS', 'TEST_EVALUATED_TAG', 'CALIBRATED_AFTER_TEST_TAG', 'check_split',
-           'min_area_px', 'tile_min_area_px', 'MapCounts', 'ValidationPass', 'OperatingRule', 'operating_curve',
-           'negatives_needed', 'select_thresholds', 'choose_grow', 'sensitivity', 'pr_figure',
+           'DATA_LOCATIONS', 'MACHINE_SETTINGS', 'TEST_EVALUATED_TAG', 'CALIBRATED_AFTER_TEST_TAG', 'PASS_SETTINGS',
+           'check_split', 'min_area_px', 'tile_min_area_px', 'MapCounts', 'ValidationPass', 'OperatingRule',
+           'operating_curve', 'negatives_needed', 'select_thresholds', 'choose_grow', 'sensitivity', 'pr_figure',
            'write_threshold_outputs', 'validation_pass_learner', 'run_validation_pass', 'ThresholdExplorer',
            'pixel_size_m', 'open_run', 'test_evaluated', 'map_prevalence', 'threshold_record', 'calibrate_run']
 
@@ -408,9 +408,9 @@ def pr_figure(vp: ValidationPass, ratios, table: pd.DataFrame | None = None, mar
     if marker is not None:
         t, r = marker
         x = operating_curve(vp, r, rule, n_boot, seed).loc[vp.index(t)]
-        ax.plot(x[R], x[P], '*', color='k', ms=14, label=f'{_label(t)} at {r}')
+        ax.plot(x[R], x[P], '*', color='k', ms=14, clip_on=False, zorder=5, label=f'{_label(t)} at {r}')
     m = rule.operating_metric
-    ax.set(xlabel=f'{m} recall', ylabel=f'{m} precision', xlim=(0, 1), ylim=(0, 1.02),
+    ax.set(xlabel=f'{m} recall', ylabel=f'{m} precision', xlim=(0, 1.02), ylim=(0, 1.02),
            title=f'RTS {m} PR curves on {vp.split} (T = {vp.temperature:.3g})' + (f', {rule.confidence:.0%} intervals' if n_boot else ''))
     ax.legend(fontsize=7, loc='lower left')
     return fig
@@ -567,6 +567,8 @@ def test_evaluated(folder: Path, run_id: str | None = None, client=None) -> str 
     if client is not None and run_id is not None: return client.get_run(run_id).data.tags.get(TEST_EVALUATED_TAG)
     return None
 
+PASS_SETTINGS = dict(tta='none', scales=[1.])   # the map the validation pass sees: one forward pass per tile, no TTA, scale 1 only
+
 def map_prevalence(cfg) -> str:
     "The tile ratio the map's probabilities are calibrated for: `map_prevalence`, else the test ratio"
     return cfg.get('map_prevalence') or cfg.test_realistic_ratio
@@ -583,7 +585,7 @@ def threshold_record(table: pd.DataFrame, T: float, cfg, run_id: str | None, aft
                 precision=by('precision'), recall=by('recall'), found=by('found', int),
                 **{f.name: cfg[f.name] for f in fields(OperatingRule)}, object_iou=float(cfg.object_iou),
                 min_area_m2=float(cfg.min_area_m2), connectivity=8, run_id=run_id,
-                calibrated_after_test=after_test is not None, test_evaluated_at=after_test)
+                calibrated_after_test=after_test is not None, test_evaluated_at=after_test, calibrated_settings=dict(PASS_SETTINGS))
 
 def calibrate_run(source: str | Path, tracking: str | None = None, device=None, progress: bool = False, config=None,
                   compile: bool | None = None, again: bool = False, n_boot: int = 1000) -> dict:
