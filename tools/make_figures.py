@@ -87,14 +87,16 @@ def prediction_figure(out: Path, dst: Path, dpi: int = 72):
     fig, axs = plt.subplots(1, 2, figsize=(10, 5.2), dpi=dpi, sharex=True, sharey=True)
     for ax in axs: ax.imshow(rgb, extent=extent)
     ref.boundary.plot(ax=axs[0], color='yellow', lw=1)
-    axs[0].set_title(f'held-out scene {name}: RGB, reference RTS (yellow)', fontsize=10)
+    axs[0].set_title(f'held-out scene {name}:\nRGB, reference RTS (yellow)', fontsize=10)
     shown = np.ma.masked_where(~(prob >= 0.05), prob)
     im = axs[1].imshow(shown, extent=extent, cmap='magma', vmin=0, vmax=1, alpha=0.75)
     ref.boundary.plot(ax=axs[1], color='yellow', lw=1)
     pred.boundary.plot(ax=axs[1], color='cyan', lw=1)
-    axs[1].set_title(f"P(RTS) ≥ 0.05; polygons at threshold {report['threshold']:.3f} (cyan)", fontsize=10)
+    at = f" at {report['map_prevalence']}" if report.get('map_prevalence') else ''
+    shaky = '' if report.get('established') is not False else ', NOT established'
+    axs[1].set_title(f"P(RTS{at}) ≥ 0.05;\npolygons at threshold {report['threshold']:.3g}{shaky} (cyan)", fontsize=10)
     for ax in axs: ax.set_axis_off()
-    fig.colorbar(im, ax=axs, fraction=0.025, pad=0.01, label='calibrated P(RTS)')
+    fig.colorbar(im, ax=axs, fraction=0.025, pad=0.01, label='calibrated P(RTS)' + at)
     fig.savefig(dst, bbox_inches='tight', dpi=dpi)
     plt.close(fig)
 
