@@ -10,7 +10,7 @@ widget the way a user meets it:
 3. the slider handle is dragged with the mouse, then stepped with the arrow keys, then the ratio is changed: after
    each, the readout is checked again the same way at the threshold the slider now shows, the PR-curve picture is
    checked to be the figure `pr_figure` draws at that threshold (pixel for pixel), its black star marker to sit at
-   (pixel recall, pixel precision) of the readout and no longer where it was, and the gallery to be redrawn;
+   (recall, precision) of the readout's operating metric and no longer where it was, and the gallery to be redrawn;
 4. a screenshot is saved to bench/_out/slider_browser.png.
 
 Exits non-zero on any failure. The browser must be /usr/bin/chromium (`apt-get install chromium`); Playwright is
@@ -61,7 +61,7 @@ def synthetic_pass():
     images = (0.35 + 0.3 * p[:, None] + 0.06 * g.random((len(p), 3) + p.shape[1:])).astype(np.float32)
     vp = ValidationPass('val_realistic', temperature=T_OVER, min_area=MIN_AREA)
     vp.update(logits, y, valid, tile_ids=[f'tile_{k:03d}' for k in range(len(p))], images=images)
-    table = select_thresholds(vp, RATIOS, target_precision=0.8, n_boot=0)
+    table = select_thresholds(vp, RATIOS, n_boot=200)
     return vp, table, RATIOS, (p, y, valid)
 
 
@@ -70,7 +70,7 @@ FIELDS = [('pixel_precision', r'pixel precision ([\d.]+|nan)'), ('pixel_recall',
           ('iou_rts', r'IoU_RTS ([\d.]+|nan)'), ('f05', r'F0\.5 ([\d.]+|nan)'),
           ('object_precision', r'objects: precision ([\d.]+|nan)'), ('object_recall', r'objects: precision [\d.na]+, recall ([\d.]+|nan)')]
 EV_NAMES = dict(pixel_precision='pixel_precision', pixel_recall='pixel_recall', iou_rts='iou_rts', f05='f05',
-                object_precision='precision', object_recall='recall')
+                object_precision='object_precision', object_recall='object_recall')
 
 
 class Failed(Exception): pass
@@ -133,7 +133,7 @@ def reference_pr(ex, t, r):
     fig.draw(renderer)                                      # the layout of the saved picture, at the same dpi
     bb = fig.get_tightbbox(renderer).padded(rcParams['savefig.pad_inches'])
     ro = ex.readout(t, r)
-    x, yy = fig.axes[0].transData.transform((ro['pixel_recall'], ro['pixel_precision']))
+    x, yy = fig.axes[0].transData.transform((ro['recall'], ro['precision']))   # the operating metric's point
     return png, (x - bb.x0 * fig.dpi, bb.y1 * fig.dpi - yy)
 
 
@@ -183,7 +183,7 @@ def main() -> int:
     matplotlib.rcParams['figure.dpi'] = DPI
     vp, table, ratios, data = synthetic_pass()
     ex = ThresholdExplorer(vp, ratios, table=table)          # the references, in this process
-    print(f'synthetic pass: {int(vp.ev.counts.tiles[1])} positive + {int(vp.ev.counts.tiles[0])} negative tiles, '
+    print(f'synthetic pass: {int(vp.tiles[1])} positive + {int(vp.tiles[0])} negative tiles, '
           f'ratios {", ".join(ratios)}; page {PAGE.relative_to(HERE.parent)}')
 
     port, tmp = free_port(), tempfile.mkdtemp(prefix='rts_slider_')
@@ -229,7 +229,7 @@ def main() -> int:
                                 + (f', max pixel difference {int(np.abs(got - ref).max())}' if got.shape == ref.shape else ''))
                     check(dark_at(ref, xy) > 0.9, 'the reference picture has its star where the transforms put it')
                     d = dark_at(got, xy)
-                    check(d > 0.9, f'star marker at (recall {state["pixel_recall"]:.3f}, precision {state["pixel_precision"]:.3f})'
+                    check(d > 0.9, f'star marker at the readout\'s operating point ({state["ratio"]})'
                                    f' = pixel ({xy[0]:.0f}, {xy[1]:.0f}): {d:.0%} black')
                     if prev is not None:
                         pxy = prev[1]

@@ -17,9 +17,9 @@ from .core import InputError
 from .metrics import neg_tile_weight
 
 # %% auto #0
-__all__ = ['TEMPERATURE_FILE', 'LogitHistogram', 'fit_temperature', 'autocast_dtype', 'frozen_outputs', 'fit_temperature_learner',
-           'reliability', 'ece', 'reliability_diagram', 'apply_temperature', 'TemperatureScaled', 'temperature_path',
-           'save_temperature', 'load_temperature']
+__all__ = ['TEMPERATURE_FILE', 'LogitHistogram', 'fit_temperature', 'fit_prior_shift', 'autocast_dtype', 'frozen_outputs',
+           'fit_temperature_learner', 'reliability', 'ece', 'reliability_diagram', 'apply_temperature',
+           'TemperatureScaled', 'temperature_path', 'save_temperature', 'load_temperature']
 
 # %% ../nbs/11_calibrate.ipynb #3c43b8a8
 def _flat_tiles(x, dtype=np.float32) -> np.ndarray:
@@ -110,11 +110,11 @@ class LogitHistogram:
         with np.errstate(invalid='ignore', divide='ignore'): mean = np.clip(s / wt, lo_e, hi_e)
         return wt, np.where(wt > 0, mean, centre)   # the clip keeps rounding residue of empty classes inside the bin
 
-    def nll(self, temperature: float = 1., ratio: str | None = None) -> float:
-        "Mean negative log-likelihood per pixel of sigmoid(logit / T) (soft targets weigh both classes)"
+    def nll(self, temperature: float = 1., ratio: str | None = None, shift: float = 0.) -> float:
+        "Mean negative log-likelihood per pixel of sigmoid(logit / T + shift) (soft targets weigh both classes)"
         (wn, wp), (mn, mp) = self.class_stats(ratio)
         b = 1 / _check_temperature(temperature)
-        return float((wp @ np.logaddexp(0, -b * mp) + wn @ np.logaddexp(0, b * mn)) / (wp.sum() + wn.sum()))
+        return float((wp @ np.logaddexp(0, -(b * mp + shift)) + wn @ np.logaddexp(0, b * mn + shift)) / (wp.sum() + wn.sum()))
 
     def fit(self, ratio: str | None = None, bounds: tuple[float, float] = (1e-2, 1e2)) -> float:
         "The temperature in `bounds` that minimises `nll` (bounded Brent on log T; the NLL is convex in 1/T)"
@@ -140,6 +140,18 @@ def fit_temperature(logits, target=None, valid=None, ratio: str | None = None,
     "T > 0 minimising the NLL of sigmoid(logit / T) over valid pixels: from a `LogitHistogram`, or from arrays/tensors via one"
     hist = logits if isinstance(logits, LogitHistogram) else LogitHistogram().update(logits, target, valid)
     return hist.fit(ratio, bounds)
+
+# %% ../nbs/11_calibrate.ipynb #5d60a9d1
+def fit_prior_shift(hist: LogitHistogram, temperature: float, ratio: str | None, bounds: tuple[float, float] = (-40., 40.)) -> float:
+    "The logit shift b minimising the NLL of sigmoid(logit / T + b) with negative tiles re-weighted to `ratio`: the prior shift that calibrates for a map at that prevalence"
+    (wn, wp), (mn, mp) = hist.class_stats(ratio)
+    if not (wp.sum() > 0 and wn.sum() > 0): raise ValueError(f"a prior shift needs pixels of both classes: found RTS weight {wp.sum():g}, background {wn.sum():g}")
+    keep_n, keep_p = wn > 0, wp > 0
+    wn, zn, wp, zp = wn[keep_n], mn[keep_n] / temperature, wp[keep_p], mp[keep_p] / temperature
+    nll = lambda s: (wp @ np.logaddexp(0, -(zp + s)) + wn @ np.logaddexp(0, zn + s)) / (wp.sum() + wn.sum())
+    r = minimize_scalar(nll, bounds=bounds, method='bounded', options=dict(xatol=1e-10))
+    return float(r.x)
+
 
 # %% ../nbs/11_calibrate.ipynb #f90766dc
 def autocast_dtype(learn, device: torch.device) -> torch.dtype | None:
@@ -185,15 +197,15 @@ def _logits_from_probs(p) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 def reliability(hist: LogitHistogram, temperature: float = 1., n_bins: int = 15,
-                scheme: Literal['equal_width', 'equal_mass'] = 'equal_width', ratio: str | None = None) -> dict:
-    "Per probability bin of sigmoid(logit / T): pixel `weight`, mean predicted probability `confidence`, observed RTS `frequency`, and the `lower`/`upper` probabilities it spans"
+                scheme: Literal['equal_width', 'equal_mass'] = 'equal_width', ratio: str | None = None, shift: float = 0.) -> dict:
+    "Per probability bin of sigmoid(logit / T + shift): pixel `weight`, mean predicted probability `confidence`, observed RTS `frequency`, and the `lower`/`upper` probabilities it spans"
     b = 1 / _check_temperature(temperature)
     (wn, wp), (mn, mp) = hist.class_stats(ratio)
     w = wn + wp
     occ = w > 0
     w, wn, wp, mn, mp = w[occ], wn[occ], wp[occ], mn[occ], mp[occ]
     sig = lambda x: 0.5 * (1 + np.tanh(x / 2))       # a stable logistic
-    p_sum = wn * sig(b * mn) + wp * sig(b * mp)          # Σ p over the bin's pixels, each class at its mean logit
+    p_sum = wn * sig(b * mn + shift) + wp * sig(b * mp + shift)   # Σ p over the bin's pixels, each class at its mean logit
     p_bin = p_sum / w                                    # logit bins are ordered, so are their probabilities
     match scheme:
         case 'equal_width': k = np.minimum((p_bin * n_bins).astype(np.intp), n_bins - 1)
@@ -207,25 +219,26 @@ def reliability(hist: LogitHistogram, temperature: float = 1., n_bins: int = 15,
     return dict(weight=weight, confidence=conf, frequency=freq, lower=lower, upper=upper)
 
 def ece(x, target=None, valid=None, temperature: float = 1., n_bins: int = 15,
-        scheme: Literal['equal_width', 'equal_mass'] = 'equal_width', ratio: str | None = None) -> float:
-    "Expected calibration error of sigmoid(logit / T) from a `LogitHistogram`, or of probabilities `x` against `target`"
+        scheme: Literal['equal_width', 'equal_mass'] = 'equal_width', ratio: str | None = None, shift: float = 0.) -> float:
+    "Expected calibration error of sigmoid(logit / T + shift) from a `LogitHistogram`, or of probabilities `x` against `target`"
     hist = x if isinstance(x, LogitHistogram) else LogitHistogram().update(_logits_from_probs(x), target, valid)
-    r = reliability(hist, temperature, n_bins, scheme, ratio)
+    r = reliability(hist, temperature, n_bins, scheme, ratio, shift)
     ok = r['weight'] > 0
     return float((r['weight'][ok] * np.abs(r['frequency'][ok] - r['confidence'][ok])).sum() / r['weight'].sum())
 
 # %% ../nbs/11_calibrate.ipynb #57469ef9
 def reliability_diagram(hist: LogitHistogram, temperature: float = 1., n_bins: int = 15,
                         scheme: Literal['equal_width', 'equal_mass'] = 'equal_width', ratio: str | None = None,
-                        path: str | Path | None = None, title: str = 'Reliability of RTS probabilities') -> Figure:
-    "Observed RTS frequency against mean predicted probability per bin, raw (T = 1) and at `temperature`, over the pixel weight per bin; saved as PNG when `path` is given (a folder: `reliability.png` in it)"
+                        path: str | Path | None = None, title: str = 'Reliability of RTS probabilities', shift: float = 0.) -> Figure:
+    "Observed RTS frequency against mean predicted probability per bin, raw (T = 1) and at `temperature` (+ `shift`), over the pixel weight per bin; saved as PNG when `path` is given (a folder: `reliability.png` in it)"
     fig = Figure(figsize=(5.5, 6.5), layout='constrained')
     ax, axw = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     ax.plot([0, 1], [0, 1], ':', color='grey', lw=1, label='calibrated')
-    for T, name in [(1., 'raw')] + ([(temperature, f'T = {temperature:.3g}')] if temperature != 1 else []):
-        r, e = reliability(hist, T, n_bins, scheme, ratio), ece(hist, temperature=T, n_bins=n_bins, scheme=scheme, ratio=ratio)
+    cal = f'T = {temperature:.3g}' + (f', shift {shift:+.2f}' if shift else '')
+    for T, s, name in [(1., 0., 'raw')] + ([(temperature, shift, cal)] if (temperature, shift) != (1, 0) else []):
+        r, e = reliability(hist, T, n_bins, scheme, ratio, s), ece(hist, temperature=T, n_bins=n_bins, scheme=scheme, ratio=ratio, shift=s)
         ok = r['weight'] > 0
-        ax.plot(r['confidence'][ok], r['frequency'][ok], 'o-', ms=4, label=f'{name}: ECE {e:.4f}, NLL {hist.nll(T, ratio):.4f}')
+        ax.plot(r['confidence'][ok], r['frequency'][ok], 'o-', ms=4, label=f'{name}: ECE {e:.4f}, NLL {hist.nll(T, ratio, s):.4f}')
         axw.semilogy(r['confidence'][ok], r['weight'][ok], 'o-', ms=3)
     ax.set(ylabel='observed RTS frequency', xlim=(0, 1), ylim=(0, 1), title=f'{title}\n({scheme.replace("_", "-")} bins{f", tiles at {ratio}" if ratio else ""})')
     ax.legend(loc='upper left', fontsize=8)

@@ -126,7 +126,8 @@ class MLflowCallback(Callback):
             items = list(params.items())
             for i in range(0, len(items), 100): c.log_batch(self.run_id, params=[Param(k, v) for k, v in items[i:i + 100]])
             import rts_seg
-            tags = {'rts_seg.version': rts_seg.__version__, 'config_path': str(self.cfg.get('config_path', ''))}
+            tags = {'rts_seg.version': rts_seg.__version__, 'config_path': str(self.cfg.get('config_path', '')),
+                    'rts_seg.torch_threads': str(torch.get_num_threads())}  # CPU kernels: figures may move with them
             commit = git_commit(Path(rts_seg.__file__).parent)
             if commit: tags['mlflow.source.git.commit'] = commit
             c.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])

@@ -6,10 +6,10 @@ Docs: https://rts-seg.github.io/rts_seg/cli.html.md"""
 
 # %% ../nbs/90_cli.ipynb #9d924e23
 from __future__ import annotations
-import inspect, math, os, signal, sys, threading
+import inspect, math, os, signal, sys, threading, warnings
 from argparse import BooleanOptionalAction
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Callable
 from fastcore.script import anno_parser, CliError
 from .core import InputError, load_config, parse_overrides
 
@@ -112,13 +112,14 @@ def calibrate(
     tracking: str = None,  # MLflow tracking URI (default: --config's, then MLFLOW_TRACKING_URI, then ./mlflow.db)
     config: str = None,  # a config saying where the data, the MLflow store and the runs are now (default: the run's own)
     compile: OnOff = None,  # torch.compile the model (default: the run's compile, or --config's)
+    again: bool = False,  # calibrate again although the test report was made (recorded: the map's threshold is then not the one test measured)
 ):
     "Fit the temperature and choose the operating threshold at each val-realistic ratio on a finished run's validation split"
     if run is None: raise CliError("--run RUN is required: a run folder (output_dir/run_name) or an MLflow run id")
     if config is not None: load_config(config)   # its errors before the heavy imports
     from rts_seg import threshold
-    res = threshold.calibrate_run(run, tracking, progress=True, config=config, compile=compile)
-    cols = ['ratio', 'threshold', 'reachable', 'estimated', 'pixel_precision', 'pixel_recall', 'object_precision', 'object_recall']
+    res = threshold.calibrate_run(run, tracking, progress=True, config=config, compile=compile, again=again)
+    cols = ['ratio', 'threshold', 'established', 'precision', 'precision_lo', 'precision_hi', 'recall', 'found', 'pixel_precision', 'pixel_recall', 'estimated']
     print(f"temperature T = {res['temperature']:.4f} (fitted on the validation split)")
     print(res['table'][cols].to_string(index=False, float_format=lambda v: f'{v:.3f}'))
     print(f"written: {res['paths']['temperature']} and {res['folder']/'calibration'}/"
@@ -149,6 +150,9 @@ def predict(
     out: str = 'predictions',  # output folder: per-scene maps and polygons, report.json, rts_all.gpkg
     threshold: float = None,  # probability threshold (default: the one calibrated for --ratio)
     ratio: str = None,  # the prevalence whose calibrated threshold is used (default: the config's test_realistic_ratio)
+    grow_threshold: float = None,  # hysteresis: objects grown down to this probability from a pixel at the threshold (default: the calibration's; the threshold itself: none)
+    accept_unestablished: bool = False,  # map at the calibrated threshold although its precision is not established there (recorded as such)
+    accept_uncalibrated: bool = False,  # map with --tta or --scales the calibration did not see (recorded as such)
     aux_dir: str = None,  # folder of the scenes' aux rasters (default: the config's data.aux)
     overwrite: bool = False,  # predict scenes again although their outputs exist
     scheduler: str = None,  # 'local' or tcp://HOST:PORT: map the scenes over a Dask cluster
@@ -156,6 +160,7 @@ def predict(
     precision: str = None,  # auto, bf16, fp16 or none (default: the run's mixed_precision)
     compile: OnOff = None,  # torch.compile the model for inference (default: the run's compile)
     scales: str = '1',  # comma-separated scales, e.g. 1,0.5: the scene also predicted at half resolution, merged
+    tta: str = 'none',  # test-time augmentation: none, flips or dihedral (the mean of the calibrated probabilities)
     susceptibility: str = None,  # two-stage: a susceptibility raster (any grid, any CRS); windows below the cutoff are skipped
     susceptibility_cutoff: float = 0.5,  # two-stage: windows whose highest susceptibility is below this are skipped
     erode_nodata: int = 0,  # no detections within this many pixels of nodata or the scene edge
@@ -165,8 +170,9 @@ def predict(
     if not scenes: raise CliError("no scenes given: name GeoTIFFs or folders after the options")
     try: scale_list = tuple(float(s) for s in scales.split(','))
     except ValueError: raise CliError(f"--scales {scales!r}: expected comma-separated numbers such as 1,0.5") from None
-    from rts_seg.inference import predict_scenes
-    rep = predict_scenes(run, list(scenes), out, ratio=ratio, threshold=threshold, tracking=tracking, aux_dir=aux_dir,
+    from rts_seg.inference import predict_scenes, failed_scenes
+    rep = predict_scenes(run, list(scenes), out, ratio=ratio, threshold=threshold, grow_threshold=grow_threshold,
+                         accept_unestablished=accept_unestablished, accept_uncalibrated=accept_uncalibrated, tta=tta, tracking=tracking, aux_dir=aux_dir,
                          overwrite=overwrite, scheduler=scheduler, precision=precision, compile=compile,
                          scales=scale_list, susceptibility=susceptibility, susceptibility_cutoff=susceptibility_cutoff,
                          erode_nodata_px=erode_nodata)
@@ -174,17 +180,20 @@ def predict(
     stale = f", {status.count('stale')} stale (made with other settings: --overwrite redoes them)" if 'stale' in status else ''
     print(f"{status.count('ok')} scene(s) predicted, {status.count('skipped')} already done{stale}, {status.count('failed')} failed "
           f"(reasons in {out}/report.json); {rep['polygons']['merged']} RTS polygons in {out}/rts_all.gpkg")
+    failed = failed_scenes(rep)
+    if failed: raise InputError(failed)   # after the others, report.json and the merged layer: one line, a non-zero exit
 
 # %% ../nbs/90_cli.ipynb #d08d6fb2
 def demo(
     *overrides: str,  # config overrides for the demo, key=value
     out: str = 'rts_demo',  # where everything goes: data, runs, mlflow.db, predictions
+    fresh: bool = False,  # start again from nothing under --out (a demo made there with another config is refused otherwise)
 ):
     "Run the whole pipeline on synthetic scenes: prepare, train, calibrate, evaluate on test, predict a held-out scene"
     ov = parse_overrides(list(overrides))
     from rts_seg import demo as d
     d.demo_config(out, **ov)  # the config's errors before any work
-    print(d.demo_summary(d.run_demo(out, quiet=False, **ov)))
+    print(d.demo_summary(d.run_demo(out, quiet=False, fresh=fresh, **ov)))
 
 # %% ../nbs/90_cli.ipynb #dee08508
 COMMANDS = {'synth': synth, 'prepare': prepare, 'train': train, 'sweep': sweep, 'calibrate': calibrate, 'evaluate': evaluate, 'predict': predict,
@@ -205,6 +214,14 @@ def _fail(prog: str, msg, code: int = 1):
     "Print `prog: error: msg` as one line to stderr and exit with `code`"
     print(f"{prog}: error: {one_line(msg)}", file=sys.stderr, flush=True)
     sys.exit(code)
+
+def _one_line_warnings(prog: str) -> Callable:
+    "A `warnings.showwarning` that prints rts_seg's warnings as one line, `prog: warning: …`, and leaves the others to Python"
+    here, show = str(Path(inspect.getfile(InputError)).parent), warnings.showwarning   # the rts_seg package
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if not str(filename).startswith(here): return show(message, category, filename, lineno, file, line)
+        print(f"{prog}: warning: {one_line(message)}", file=sys.stderr if file is None else file, flush=True)
+    return showwarning
 
 def _sigterm(signum, frame):
     "Turn SIGTERM into a KeyboardInterrupt, so `finally` blocks (checkpoints, the MLflow run's status) run"
@@ -228,7 +245,10 @@ def main(argv: list[str] | None = None):
     positional = (ns.pop(var, None) or []) if var else []  # trailing items: key=value overrides, or predict's scenes
     on_main = threading.current_thread() is threading.main_thread()  # signal handlers can only be set there
     if on_main: prev = signal.signal(signal.SIGTERM, _sigterm)
-    try: fn(*positional, **ns)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warnings(f'rts-seg {cmd}')
+            fn(*positional, **ns)
     except KeyboardInterrupt:
         if debug: raise
         print(f"rts-seg {cmd}: interrupted", file=sys.stderr, flush=True)

@@ -68,6 +68,14 @@ CONFIG_DEFAULTS: dict = {
     'val_balanced_ratio': '1:1', 'val_realistic_ratios': ['1:200', '1:500', '1:1000'], 'test_realistic_ratio': '1:500',
     # Operating point (guide §6.1 step 5): the threshold with the best recall at precision >= target, objects >= min area
     'target_precision': 0.8, 'min_area_m2': 300.0,   # the smallest of the 359 real labels in shared/data is 385 m²
+    # ... established, not just reached (rts_seg.threshold): the lower end of the precision's interval reaches the target
+    'operating_metric': 'object',        # object | pixel: the precision the threshold must establish (object: the map's cleanliness, guide §4.1)
+    'object_iou': 0.3,                   # objects match one to one at IoU >= this (the team's design; 0.1 and 0.5 reported too)
+    'min_recall': 0.3,                   # the least recall (of operating_metric) an operating point may keep: below, it is no map
+    'min_slumps_found': 10,              # true objects found at the point: fewer are too little evidence for any precision
+    'confidence': 0.95,                  # level of every interval (two-sided); the lower end decides 'established'
+    'grow_threshold': 'auto',            # hysteresis: auto (a grow threshold chosen on validation, or none) | off
+    'map_prevalence': None,              # the tile ratio the map's probabilities are calibrated for (a prior shift on T); null: test_realistic_ratio
     # Reproducibility and tracking
     'random_seed': 42, 'run_name': 'baseline_rgb',
     'grad_accum': 1,                     # batches per optimiser step
@@ -130,12 +138,14 @@ CONFIG_TYPES: dict = {
     'sync_bn': (str, bool),
     'data.aux': (str, NoneType), 'mlflow.tracking_uri': (str, NoneType), 'data.num_workers': (int, str),
     'data.negative_split_fractions': (list, NoneType), 'synth.background_size': (int, NoneType),
+    'map_prevalence': (str, NoneType),
 }
 CONFIG_CHOICES: dict = {  # keys whose string value is one of a few names
     'optimizer': ('adamw', 'adamw_fastai'), 'mixed_precision': ('auto', 'bf16', 'fp16', 'none'),
     'compile_mode': ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs'),
     'batch_size': ('max_that_fits',), 'data.num_workers': ('auto',), 'sync_bn': ('auto',),
     'fusion': ('early', 'late'), 'scheduler': ('cosine_annealing',), 'soft_labels.method': ('none', 'distance', 'gaussian'),
+    'operating_metric': ('object', 'pixel'), 'grow_threshold': ('auto', 'off'),
 }
 CONFIG_RANGES: dict = {  # numbers (or each number of a list) and their interval: [ ] closed, ( ) open
     'input_channels': '[1, inf)', 'input_size': '[1, inf)',
@@ -144,7 +154,8 @@ CONFIG_RANGES: dict = {  # numbers (or each number of a list) and their interval
     'learning_rate': '(0, inf)', 'weight_decay': '[0, inf)', 'min_lr': '[0, inf)', 'adam_betas': '[0, 1)', 'adam_eps': '(0, inf)',
     'batch_size': '[1, inf)', 'max_epochs': '[1, inf)', 'early_stopping_patience': '[0, inf)', 'grad_accum': '[1, inf)',
     'random_seed': '[0, 4294967295]',
-    'target_precision': '(0, 1]', 'min_area_m2': '[0, inf)',
+    'target_precision': '(0, 1]', 'min_area_m2': '[0, inf)', 'object_iou': '(0, 1]', 'min_recall': '[0, 1]',
+    'min_slumps_found': '[0, inf)', 'confidence': '(0, 1)',
     'data.tile_size': '[16, inf)', 'data.block_km': '(0, inf)', 'data.buffer_m': '[0, inf)', 'data.split_fractions': '[0, 1]',
     'data.min_pos_pixels': '[1, inf)', 'data.min_valid_fraction': '[0, 1]', 'data.num_workers': '[0, inf)',
     'synth.scenes': '[1, inf)', 'synth.size': '[16, inf)', 'synth.seed': '[0, 4294967295]',
@@ -226,7 +237,7 @@ def validate_config(cfg: dict, src: str = '<config>', schema: dict = CONFIG_DEFA
         if not isinstance(v, exp) or (isinstance(v, bool) and bool not in exp):
             names = ' or '.join('null' if t is NoneType else t.__name__ for t in exp)
             raise ConfigError(f"{src}: key '{key}' expects {names}, got {type(v).__name__} {v!r}")
-        if key in RATIO_KEYS: _check_ratio(key, v, src)
+        if key in RATIO_KEYS or (key == 'map_prevalence' and v is not None): _check_ratio(key, v, src)
         if key in CONFIG_CHOICES and isinstance(v, str) and v not in CONFIG_CHOICES[key]:
             also = ' (or true, false)' if bool in exp else ''
             raise ConfigError(f"{src}: key '{key}' is {v!r}; expected one of {', '.join(CONFIG_CHOICES[key])}{also}")

@@ -6,14 +6,14 @@ Docs: https://rts-seg.github.io/rts_seg/demo.html.md"""
 
 # %% ../nbs/15_demo.ipynb #8ef9ba7b
 from __future__ import annotations
-import importlib.resources, json
+import importlib.resources, json, shutil
 from pathlib import Path
 import pandas as pd
-from .core import load_config
+from .core import load_config, InputError
 from .calibrate import TEMPERATURE_FILE
 
 # %% auto #0
-__all__ = ['demo_config_path', 'demo_config', 'run_demo', 'demo_summary']
+__all__ = ['demo_config_path', 'demo_config', 'demo_changes', 'run_demo', 'demo_summary']
 
 # %% ../nbs/15_demo.ipynb #86d55835
 def demo_config_path() -> Path:
@@ -29,8 +29,14 @@ def demo_config(out: str | Path = 'rts_demo', **overrides):
     return load_config(demo_config_path(), **{k: str(v) for k, v in paths.items()}, **overrides)
 
 # %% ../nbs/15_demo.ipynb #4195afdf
-def run_demo(out: str | Path = 'rts_demo', device=None, quiet: bool = True, **overrides) -> dict:
-    "Synthesize, prepare, train, calibrate, evaluate once on test and predict a held-out scene, all under `out`; resumes what is done"
+def demo_changes(out: str | Path, cfg) -> list[str]:
+    "How `cfg` differs from the config the demo under `out` was trained with ('key: old -> new'; none if nothing was trained there)"
+    from rts_seg.learner import config_changes
+    old = Path(out)/'runs'/cfg.run_name/'config.yaml'
+    return config_changes(load_config(old), cfg) if old.exists() else []
+
+def run_demo(out: str | Path = 'rts_demo', device=None, quiet: bool = True, fresh: bool = False, **overrides) -> dict:
+    "Synthesize, prepare, train, calibrate, evaluate once on test and predict a held-out scene, all under `out`; resumes what is done, refuses another config there unless `fresh`"
     from rts_seg.learner import train                # the training stack: imported when the demo runs
     from rts_seg.threshold import calibrate_run
     from rts_seg.evaluate import evaluate_run
@@ -38,33 +44,55 @@ def run_demo(out: str | Path = 'rts_demo', device=None, quiet: bool = True, **ov
     from rts_seg.synthetic import write_synthetic
     out = Path(out).absolute()
     cfg = demo_config(out, **overrides)
+    if fresh:
+        for p in ('runs', 'predictions', 'mlruns', 'data'): shutil.rmtree(out/p, ignore_errors=True)
+        (out/'mlflow.db').unlink(missing_ok=True)
+    elif changed := demo_changes(out, cfg):
+        raise InputError(f"{out}: the demo there was made with another config ({'; '.join(changed)}); its results would not be this "
+                         "config's: --fresh to start again from nothing there, or another --out")
+    say = (lambda m: None) if quiet else (lambda m: print(m, flush=True))
     folder, done = out/'runs'/cfg.run_name, []
     state = folder/'state.json'
     if state.exists() and json.loads(state.read_text()).get('finished'): done.append('train')
     else: train(cfg, resume=state.exists(), device=device, quiet=quiet)
     if (folder/TEMPERATURE_FILE).exists(): done.append('calibrate')
-    else: calibrate_run(folder, device=device)
+    else:
+        say('calibrating: T, the prior shift and the operating points, in one pass over the whole validation split')
+        calibrate_run(folder, device=device, progress=not quiet)
     if (folder/'test_report/metrics.json').exists(): done.append('evaluate')
-    else: evaluate_run(folder, device=device)
+    else:
+        say('evaluating once on the whole test split')
+        evaluate_run(folder, device=device, progress=not quiet)
     held = out/'data/heldout'
     if not (held/'images').exists():
         write_synthetic(held, scenes=1, size=cfg.synth.size, seed=cfg.synth.seed + 1000, rts_per_km2=cfg.synth.rts_per_km2,
                         confusers_per_km2=cfg.synth.confusers_per_km2)
+    say('mapping a held-out scene')
+    rec = json.loads((folder/TEMPERATURE_FILE).read_text())
+    ok = (rec.get('established') or {}).get(cfg.test_realistic_ratio, False)   # the map's point: said in the summary either way
     pred = predict_scenes(folder, sorted((held/'images').glob('*.tif')), out/'predictions', device=device, progress=not quiet,
-                          aux_dir=held/'aux')   # the held-out scene's own aux rasters (the model may take aux bands)
+                          aux_dir=held/'aux', accept_unestablished=not ok)   # the held-out scene's own aux rasters (the model may take aux bands)
     return dict(out=out, folder=folder, done_before=done, thresholds=pd.read_csv(folder/'calibration/thresholds.csv'),
                 metrics=json.loads((folder/'test_report/metrics.json').read_text()), predictions=pred, config=cfg)
 
 def demo_summary(res: dict) -> str:
-    "The table the demo ends with: test figures, the operating thresholds, where the outputs are, how to look at the runs"
+    "The table the demo ends with: the operating points (established or not, with intervals), the test figures, where the outputs are, how to look at the runs"
     m, t = res['metrics'], res['thresholds']
-    f = {k: v['value'] for k, v in m['figures'].items()}
-    lines = [f"test at {m['ratio']} (threshold {m['threshold']:.3f}, T = {m['temperature']:.3f}): IoU_RTS {f['iou_rts']:.3f}, "
-             f"object precision {f['object_precision']:.3f}, object recall {f['object_recall']:.3f}, PR-AUC {f['pr_auc']:.3f}",
-             'operating thresholds on validation (precision target %g):' % t.target_precision.iloc[0]]
+    f = m['figures']
+    iv = lambda k: f"{f[k]['value']:.3f} [{f[k]['lo']:.3f}, {f[k]['hi']:.3f}]"
+    x = t.iloc[0]
+    lines = [f"operating points on validation: {x.operating_metric} precision >= {x.target_precision:g} established where the lower end "
+             f"of its {x.confidence:.0%} interval reaches it, with recall >= {x.min_recall:g} and >= {x.min_slumps_found} slumps found"]
     for r in t.itertuples():
-        lines.append(f"  {r.ratio:>7}: threshold {r.threshold:.3f}, pixel precision {r.pixel_precision:.3f}, recall {r.pixel_recall:.3f}"
-                     f"{'' if r.reachable else '  (target NOT reached)'}{'  (estimate)' if r.estimated else ''}")
+        lines.append(f"  {r.ratio:>7}: threshold {r.threshold:.3f}, precision {r.precision:.3f} [{r.precision_lo:.3f}, {r.precision_hi:.3f}], "
+                     f"recall {r.recall:.3f}, {r.found} slumps found: {'established' if r.established else 'NOT established'}"
+                     f"{'  (negative tiles weighted)' if r.estimated else ''}")
+    for r in t[~t.established].itertuples(): lines.append(f"  {r.ratio}: {r.note.split(': ', 1)[1]}")
+    lines += [f"test at {m['ratio']}, once (threshold {m['threshold']:.3f}, T = {m['temperature']:.3f}, 95 % intervals): object precision "
+              f"{iv('object_precision')}, recall {iv('object_recall')} at IoU >= {m.get('object_iou', 0.3):g} (recall at IoU >= 0.5: "
+              f"{iv('object_recall_iou50')}); pixel precision {iv('pixel_precision')}, recall {iv('pixel_recall')}; PR-AUC {iv('pr_auc')}"]
+    if not m.get('established_on_validation'): lines.append(f"  the map's threshold was NOT established on validation at {m['threshold_ratio']}: "
+                                                         "the held-out map below is made at it anyway (accept_unestablished), for the demo's sake")
     o = res['out']
     lines += [f"outputs in {o}:", f"  thresholds   {res['folder']/'calibration/thresholds.csv'}",
               f"  test report  {res['folder']/'test_report/report.md'} (metrics.json beside it)",

@@ -11,19 +11,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 from .core import InputError, parse_ratio, ratio_name
-from .metrics import neg_tile_weight
+from .metrics import neg_tile_weight, ranking_intervals, curve, iou_name
 from .calibrate import LogitHistogram, frozen_outputs, load_temperature, reliability_diagram, ece, TEMPERATURE_FILE
-from .threshold import ValidationPass, ThresholdExplorer, pr_figure, min_area_px, pixel_size_m, open_run, _summary, _FIGURES
+from .threshold import ValidationPass, ThresholdExplorer, tile_min_area_px, open_run, TEST_EVALUATED_TAG
+from matplotlib.figure import Figure
 from .calibrate import _check_temperature
 from scipy.special import logit
 
 # %% auto #0
-__all__ = ['HEADLINE', 'EVALUATED_TAG', 'COUNT_TAG', 'operating_threshold', 'TestSplitPass', 'headline_figures',
+__all__ = ['HEADLINE', 'EVALUATED_TAG', 'COUNT_TAG', 'operating_threshold', 'TestSplitPass', 'headline_figures', 'test_pr_figure',
            'write_test_report', 'calibration_record', 'earlier_evaluations', 'evaluate_run']
 
 # %% ../nbs/13_evaluate.ipynb #45e6fa2f
 def operating_threshold(record: dict, ratio: str, where: str = '') -> tuple[str, float, str]:
-    "(calibrated ratio, threshold, note) from a calibration record's `thresholds` for test `ratio`: its own, else the nearest calibrated ratio's"
+    "(calibrated ratio, threshold, note) from a calibration record's `thresholds` for test `ratio`: its own, else the nearest calibrated ratio's; the note says whether it was established"
     thresholds = record.get('thresholds') or {}
     if not thresholds:
         raise InputError(f"{where or 'calibration record'}: no operating thresholds (a temperature alone): run `rts-seg calibrate` first")
@@ -31,18 +32,22 @@ def operating_threshold(record: dict, ratio: str, where: str = '') -> tuple[str,
     if ratio in thresholds: r = ratio
     else: r = min(thresholds, key=lambda k: (abs(spread(k) - spread(ratio)), k))
     t = float(thresholds[r])
-    reached = (record.get('reachable') or {}).get(r)
-    note = '' if r == ratio else (f"{ratio} was not among the calibrated ratios {sorted(thresholds)}: "
-                                  f"the threshold chosen on validation at the nearest one, {r}, is used")
-    if reached is False:
-        note += ('; ' if note else '') + f"the target precision was not reachable on validation at {r}: the threshold gives the best precision found there"
-    return r, t, note
+    notes = [] if r == ratio else [f"{ratio} was not among the calibrated ratios {sorted(thresholds)}: "
+                                   f"the threshold chosen on validation at the nearest one, {r}, is used"]
+    if 'established' not in record:
+        notes.append("calibrated before established operating points existed: whether the target precision holds is unknown; re-run `rts-seg calibrate`")
+    elif not record['established'].get(r):
+        lo, hi = (record.get('precision_interval') or {}).get(r, (math.nan, math.nan))
+        notes.append(f"the operating point was NOT established on validation at {r} ({record.get('operating_metric', 'object')} precision "
+                     f"interval [{lo:.3f}, {hi:.3f}], target {record.get('target_precision', math.nan):g}): the threshold gives the best point found there")
+    return r, t, '; '.join(notes)
+
 
 # %% ../nbs/13_evaluate.ipynb #839ad5e5
 class TestSplitPass(ValidationPass):
     "A `ValidationPass` over a test split at one fixed `threshold` (calibrated): it measures, it chooses nothing"
     def __init__(self, threshold: float, temperature: float, split: str = 'test', min_area: int | None = None,
-                 iou_thr: float = 0.5, n_bins: int = 1000, boot_bins: int = 200, n_gallery: int = 6):
+                 iou_thr: float = 0.3, n_bins: int = 1000, boot_bins: int = 200, n_gallery: int = 6):
         if not 0 < threshold < 1: raise InputError(f"an operating threshold must lie in (0, 1), found {threshold!r}")
         self._threshold, T = float(threshold), _check_temperature(temperature)
         # The split guard is passed deliberately: the pass is built under a validation name, then named what it is.
@@ -62,17 +67,16 @@ class TestSplitPass(ValidationPass):
         return super()._offer(key, scores[:-1] + [int((rts & (pb < self.edges[0])).sum())], pb, t, v, img)
 
 # %% ../nbs/13_evaluate.ipynb #305d8360
-HEADLINE = dict(_FIGURES, pr_auc='pr_auc')   # Evaluator's name -> the report's name
+HEADLINE = ('pixel_precision', 'pixel_recall', 'object_precision', 'object_recall', 'iou_rts', 'f05', 'pr_auc')
 
 def headline_figures(tp: ValidationPass, ratio: str, n_boot: int = 1000, ci: float = 0.95, seed: int = 42) -> dict:
-    "`{name: {'value', 'lo', 'hi'}}` of the headline figures of a pass at its threshold, negative tiles re-weighted to `ratio`"
-    s = _summary(tp.ev, ratio)
-    b = tp.ev.bootstrap(ratio, n=n_boot, ci=ci, seed=seed) if n_boot else {}
-    out = {}
-    for k, name in HEADLINE.items():
-        lo, hi = b.get(f'{k}_{ratio_name(ratio)}', (math.nan, math.nan))
-        out[name] = dict(value=float(s[k]), lo=float(lo), hi=float(hi))
-    return out
+    "`{name: {'value', 'lo', 'hi'}}` of the headline figures of a pass at its (first) threshold, negative tiles re-weighted to `ratio`; then object figures at each IoU level"
+    f = {k: float(v[0]) for k, v in tp.figures(ratio).items()} | dict(pr_auc=tp.pr_auc(ratio))
+    iv = {k: (float(lo[0]), float(hi[0])) for k, (lo, hi) in tp.intervals(ratio, ci, n_boot, seed).items()} if n_boot else {}
+    if n_boot: iv |= ranking_intervals(tp.tile_kind, tp.tile_hist, ratio, n_boot, ci, seed)
+    names = HEADLINE + tuple(f'object_{m}_{iou_name(x)}' for x in tp.ious for m in ('precision', 'recall'))
+    return {k: dict(value=f[k], lo=iv.get(k, (math.nan,) * 2)[0], hi=iv.get(k, (math.nan,) * 2)[1]) for k in names}
+
 
 # %% ../nbs/13_evaluate.ipynb #e2960ea3
 class _TestGallery(ThresholdExplorer):
@@ -83,7 +87,36 @@ class _TestGallery(ThresholdExplorer):
         return sorted([r for r in super().gallery_tiles(threshold) if r[self.worst]], key=lambda r: -r[self.worst])
 
 _NAMES = dict(pixel_precision='pixel precision', pixel_recall='pixel recall', object_precision='object precision',
-              object_recall='object recall', iou_rts='IoU_RTS', f05='F0.5', pr_auc='PR-AUC')
+              object_recall='object recall', iou_rts='IoU_RTS (pixels)', f05='F0.5 (pixels)', pr_auc='PR-AUC (pixels, ranking)')
+
+def _name(k: str) -> str:
+    "A headline figure's name in the report"
+    if k in _NAMES: return _NAMES[k]
+    m, iou = k.rsplit('_', 1)
+    return f"{_NAMES[m]} at IoU {int(iou[3:]) / 100:g}"
+
+def test_pr_figure(tp: ValidationPass, ratio: str, figures: dict, target_precision: float, figsize=(6, 4.5)) -> Figure:
+    "The test probabilities' pixel PR curve at `ratio` (every threshold) and the map's operating point: its pixel and object precision and recall with their intervals"
+    fig = Figure(figsize=figsize, layout='constrained')
+    ax = fig.subplots()
+    c = curve(*tp.hist.class_hists(ratio)); ok = c['tp'] > 0
+    ax.plot(c['recall'][ok], c['precision'][ok], color='C0', lw=1.2, label=f'pixels at {ratio}, every threshold')
+    for m, col, mk in (('pixel', 'C0', 'o'), ('object', 'C1', 's')):
+        p, r = figures[f'{m}_precision'], figures[f'{m}_recall']
+        err = lambda f: np.nan_to_num([[f['value'] - f['lo']], [f['hi'] - f['value']]])
+        ax.errorbar(r['value'], p['value'], yerr=err(p), xerr=err(r), fmt=mk, color=col, mec='k', ms=8, capsize=3,
+                    label=f"{m}s of the map at {tp.threshold:.3f}")
+    ax.axhline(target_precision, ls=':', color='grey', lw=1, label=f'target {target_precision:g}')
+    ax.set(xlabel='recall', ylabel='precision', xlim=(0, 1), ylim=(0, 1.02), title=f'RTS on {tp.split} at {ratio}: the operating point with its intervals')
+    ax.legend(fontsize=7, loc='lower left')
+    return fig
+
+def _established(m: dict) -> str:
+    "Whether the test's threshold was established on validation, in words"
+    e = m.get('established_on_validation')
+    if e is None: return 'not known to be established (calibrated before established points existed)'
+    lo, hi = m.get('precision_interval_on_validation') or (math.nan, math.nan)
+    return f"{'established' if e else '**NOT established**'} there, interval [{lo:.3f}, {hi:.3f}]"
 
 def _markdown(m: dict, figures: list[str]) -> str:
     "report.md for a metrics.json record `m` and the PNG files written beside it"
@@ -92,13 +125,14 @@ def _markdown(m: dict, figures: list[str]) -> str:
              f"Run `{m['run_id'] or m['folder']}`, evaluated {m['evaluated_at']} on every usable tile of the test split "
              f"({m['tiles_pos']} positive, {m['tiles_neg']} negative).", '',
              f"Calibrated probabilities sigmoid(logit / T), T = {m['temperature']:.4g}; threshold **{m['threshold']:.3f}** "
-             f"(chosen on validation at {m['threshold_ratio']} for precision ≥ {m['target_precision']:g}); "
-             f"negative tiles re-weighted to **{m['ratio']}**{est}; objects under {m['min_area_px']} px removed.", '']
+             f"(chosen on validation at {m['threshold_ratio']} for {m.get('operating_metric', 'object')} precision ≥ {m['target_precision']:g}: "
+             f"{_established(m)}); negative tiles re-weighted to **{m['ratio']}**{est}; objects are 8-connected, at least "
+             f"{m.get('min_area_m2', math.nan):g} m² on the ground (about {m['min_area_px']} px), matched one to one at IoU ≥ {m.get('object_iou', 0.3):g}.", '']
     if m['evaluation'] > 1:
         lines += [f"**Evaluation {m['evaluation']} of this run on test** (`again`): earlier at "
                   f"{', '.join(p['evaluated_at'] for p in m['previous'])}. These figures are no longer a first look.", '']
     lines += ['| figure | value | 95 % interval |', '|---|---|---|']
-    lines += [f"| {_NAMES[k]} | {f['value']:.4f} | [{f['lo']:.4f}, {f['hi']:.4f}] |" for k, f in m['figures'].items()]
+    lines += [f"| {_name(k)} | {f['value']:.4f} | [{f['lo']:.4f}, {f['hi']:.4f}] |" for k, f in m['figures'].items()]
     lines += ['', f"ECE at T (15 equal-width bins): {m['ece']:.5f}; equal-mass: {m['ece_equal_mass']:.5f}.", '']
     lines += [f"- {n}" for n in m['notes']] + ([''] if m['notes'] else [])
     titles = {'pr_curve.png': 'PR curve on test, with the operating point', 'reliability.png': 'Reliability on test',
@@ -114,7 +148,7 @@ def write_test_report(folder: str | Path, metrics: dict, tp: ValidationPass, his
     d = Path(folder); d.mkdir(parents=True, exist_ok=True)
     r, t, T = metrics['ratio'], metrics['threshold'], metrics['temperature']
     paths = dict(pr_curve=d/'pr_curve.png', reliability=d/'reliability.png')
-    pr_figure(tp, [r], marker=(t, r), target_precision=metrics['target_precision']).savefig(paths['pr_curve'], dpi=120)
+    test_pr_figure(tp, r, metrics['figures'], metrics['target_precision']).savefig(paths['pr_curve'], dpi=120)
     reliability_diagram(hist, T, ratio=r, path=paths['reliability'], title='Reliability of RTS probabilities on test')
     for name, worst in (('false_positives', 'fp'), ('missed_slumps', 'fn')):
         g = _TestGallery(tp, n_tiles, worst)
@@ -126,7 +160,7 @@ def write_test_report(folder: str | Path, metrics: dict, tp: ValidationPass, his
     return paths
 
 # %% ../nbs/13_evaluate.ipynb #819b12fd
-EVALUATED_TAG, COUNT_TAG = 'rts_seg.test_evaluated', 'rts_seg.test_evaluations'
+EVALUATED_TAG, COUNT_TAG = TEST_EVALUATED_TAG, 'rts_seg.test_evaluations'
 
 def _now() -> str: return datetime.now(timezone.utc).isoformat(timespec='seconds')
 
@@ -177,16 +211,19 @@ def evaluate_run(source: str | Path, tracking: str | None = None, device=None, a
     if 'test' not in dls.whole: raise InputError(f"{cfg.data.tiles}: no test tiles to evaluate on")
     dl = dls.whole['test']
     min_area_m2 = float(rec.get('min_area_m2', cfg.min_area_m2))
-    tp = TestSplitPass(threshold, T, min_area=min_area_px(min_area_m2, pixel_size_m(dls.index)))
-    hist, ids = LogitHistogram(), iter(dl.dataset.tile_ids)
+    ids = list(dl.dataset.tile_ids)
+    areas = tile_min_area_px(dls.index.set_index('tile_id').loc[ids], min_area_m2).to_numpy()
+    tp = TestSplitPass(threshold, T, min_area=int(np.median(areas)) if len(areas) else 0, iou_thr=float(rec.get('object_iou', cfg.object_iou)))
+    hist, k = LogitHistogram(), 0
     for logits, y, valid, x in frozen_outputs(rts_learner(dls, cfg, model.to(device)), dl, progress):
-        logits = logits.float().cpu()                         # one copy off the device for both consumers
+        logits, n = logits.float().cpu(), len(logits)        # one copy off the device for both consumers
         hist.update(logits, y, valid)
-        tp.update(logits, y, valid, tile_ids=[next(ids) for _ in range(len(logits))], images=x)
-    n_neg, n_pos = (int(n) for n in tp.ev.counts.tiles)
+        tp.update(logits, y, valid, tile_ids=ids[k:k + n], images=x, min_area=areas[k:k + n])
+        k += n
+    n_neg, n_pos = (int(n) for n in tp.tiles)
     if not (n_pos and n_neg):
         raise InputError(f"{cfg.data.tiles}: the test split holds {n_pos} positive and {n_neg} negative tiles: both are needed to evaluate at {ratio}")
-    w = neg_tile_weight(tp.ev.counts.tiles, ratio)
+    w = neg_tile_weight(tp.tiles, ratio)
     notes = [n for n in [note] if n]
     if w > 1: notes.append(f"the test split holds {n_neg} negative tiles for {n_pos} positive ones, fewer than {ratio} needs: "
                            f"negative tiles weighted ×{w:.3g}, the figures are estimates")
@@ -196,7 +233,10 @@ def evaluate_run(source: str | Path, tracking: str | None = None, device=None, a
     metrics = dict(run_id=run_id, run_name=cfg.run_name, folder=str(folder), split='test', evaluated_at=stamp,
                    evaluation=len(earlier) + 1, again=bool(again), previous=earlier, ratio=ratio, threshold=tp.threshold,
                    threshold_ratio=t_ratio, logit_threshold=float(T * math.log(tp.threshold / (1 - tp.threshold))),
-                   reachable_on_validation=(rec.get('reachable') or {}).get(t_ratio), target_precision=rec.get('target_precision', cfg.target_precision),
+                   established_on_validation=(rec.get('established') or {}).get(t_ratio),
+                   precision_interval_on_validation=(rec.get('precision_interval') or {}).get(t_ratio),
+                   operating_metric=rec.get('operating_metric', cfg.operating_metric), object_iou=tp.iou_thr,
+                   target_precision=rec.get('target_precision', cfg.target_precision),
                    temperature=T, min_area_m2=min_area_m2, min_area_px=tp.min_area, tiles=n_pos + n_neg, tiles_pos=n_pos,
                    tiles_neg=n_neg, neg_weight=float(w), estimated=bool(w > 1), bootstrap=dict(n=n_boot, ci=0.95, seed=seed),
                    figures=headline_figures(tp, ratio, n_boot, 0.95, seed), ece=ece(hist, temperature=T, ratio=ratio),

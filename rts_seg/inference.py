@@ -6,7 +6,7 @@ Docs: https://rts-seg.github.io/rts_seg/inference.html.md"""
 
 # %% ../nbs/14_inference.ipynb #30cd3a48
 from __future__ import annotations
-import hashlib, inspect, json, math, numbers, os, time, uuid
+import hashlib, inspect, json, math, numbers, os, time, uuid, warnings
 from pathlib import Path
 from typing import Callable, Iterator, Literal
 import numpy as np, pandas as pd, geopandas as gpd, rasterio, rasterio.shutil, shapely, torch, torch.nn as nn
@@ -14,33 +14,37 @@ from contextlib import ExitStack, nullcontext
 from types import SimpleNamespace
 from pyproj import Proj
 from rasterio.enums import Resampling
-from rasterio.features import shapes
+from rasterio.features import rasterize, shapes
 from rasterio.transform import Affine
 from rasterio.warp import reproject, transform_bounds
-from rasterio.windows import Window
+from rasterio.windows import Window, bounds as window_bounds
 from scipy import ndimage
 from shapely import affinity
 from .core import InputError, parse_ratio, default_tracking_uri, CONFIG_CHOICES
-from .scenes import SceneError, open_scene, check_aux
+from .scenes import SceneError, open_scene, check_aux, pixel_ground_area
 from .calibrate import TEMPERATURE_FILE, apply_temperature, load_temperature, temperature_path
 from .evaluate import operating_threshold
+from scipy.special import expit, logit
 import pyogrio, tempfile
 from fastprogress.fastprogress import progress_bar
 from fastcore.meta import delegates
+from fastcore.basics import patch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from .synthetic import ARTS_FIELDS
 
 # %% auto #0
-__all__ = ['TTA_TRANSFORMS', 'RGB', 'PROB_NODATA', 'MASK_NODATA', 'MAP_SETTINGS', 'SETTINGS_TAG', 'MERGE_CRS', 'ALL_POLYGONS',
-           'REPORT', 'PREDICT_SETTINGS', 'axis_offsets', 'window_grid', 'blend_weights', 'inference_device',
-           'inference_precision', 'WindowPredictor', 'predict_rows', 'scale_factors', 'block_reduce', 'coarse_rows',
-           'merge_scales', 'erode_rows', 'blended_rows', 'predict_array', 'band_stats', 'check_susceptibility',
-           'susceptibility_coverage', 'SceneRows', 'encode_probability', 'decode_probability', 'PolygonCollector',
-           'model_hash', 'rts_polygons', 'model_in_channels', 'check_model_input', 'scene_outputs', 'scene_predictor',
+__all__ = ['TTA_TRANSFORMS', 'RGB', 'PROB_NODATA', 'MASK_NODATA', 'EIGHT', 'OPERATING_FIELDS', 'MAP_SETTINGS', 'SETTINGS_TAG',
+           'TEST_METRICS', 'MERGE_CRS', 'ALL_POLYGONS', 'REPORT', 'PREDICT_SETTINGS', 'axis_offsets', 'window_grid',
+           'blend_weights', 'inference_device', 'inference_precision', 'WindowPredictor', 'predict_rows',
+           'scale_factors', 'block_reduce', 'coarse_rows', 'merge_scales', 'erode_rows', 'blended_rows',
+           'predict_array', 'band_stats', 'check_susceptibility', 'susceptibility_coverage', 'SceneRows',
+           'encode_probability', 'decode_probability', 'PolygonCollector', 'model_hash', 'operating_fields',
+           'rts_polygons', 'model_in_channels', 'check_model_input', 'scene_outputs', 'scene_predictor',
            'predict_scene', 'map_settings', 'stored_settings', 'scene_probabilities', 'operating_point',
-           'run_calibration', 'run_settings', 'scene_aux', 'scene_task', 'merge_scene_polygons', 'write_layer',
-           'dask_client', 'scene_files', 'predict_scenes']
+           'check_operating_point', 'check_calibrated_settings', 'run_calibration', 'tested_threshold', 'run_settings',
+           'scene_aux', 'scene_task', 'merge_scene_polygons', 'write_layer', 'dask_client', 'scene_files',
+           'OperatingPointWarning', 'predict_scenes', 'failed_scenes']
 
 # %% ../nbs/14_inference.ipynb #b80e6047
 def axis_offsets(n: int, size: int, overlap: int) -> list[int]:
@@ -91,11 +95,12 @@ class WindowPredictor:
     "Calibrated probabilities (N×S×S float32) of `model` on batches of normalised windows (N×C×S×S), under the run's precision"
     def __init__(self, model: nn.Module, temperature: float | str | Path = 1., tta: Literal['none', 'flips', 'dihedral'] | bool = 'none',
                  device=None, precision: Literal['auto', 'bf16', 'fp16', 'none'] = 'auto', channels_last: bool = True,
-                 compile: bool = False, compile_mode: str = 'default', batch_size: int | None = None):
+                 compile: bool = False, compile_mode: str = 'default', batch_size: int | None = None, prior_shift: float = 0.):
         self.device = inference_device(device)
         if isinstance(temperature, (str, Path)): temperature = load_temperature(temperature)  # a run folder or temperature.json
         apply_temperature(1., temperature)  # raises unless 0 < T < inf
-        self.temperature = float(temperature)
+        if not math.isfinite(prior_shift): raise InputError(f"prior_shift must be a finite logit, found {prior_shift!r}")
+        self.temperature, self.prior_shift = float(temperature), float(prior_shift)
         tta = {True: 'dihedral', False: 'none'}.get(tta, tta)
         if tta not in TTA_TRANSFORMS: raise ValueError(f"tta must be one of {list(TTA_TRANSFORMS)} (or a bool), found {tta!r}")
         self.transforms = TTA_TRANSFORMS[tta]
@@ -123,7 +128,7 @@ class WindowPredictor:
             for k, flip in self.transforms:   # rot90 gives transposed strides: every input laid out alike, or a compiled model recompiles
                 logits = self.model(_forward(xb, k, flip).contiguous(memory_format=self.memory_format)).float()
                 if logits.ndim == 4: logits = logits[:, 0]
-                prob = prob + torch.sigmoid(apply_temperature(_inverse(logits, k, flip), self.temperature))
+                prob = prob + torch.sigmoid(apply_temperature(_inverse(logits, k, flip), self.temperature) + self.prior_shift)
         return (prob[:n] / len(self.transforms)).cpu().numpy()
 
 # %% ../nbs/14_inference.ipynb #7729e485
@@ -413,59 +418,111 @@ def decode_probability(q: np.ndarray) -> np.ndarray:
     return p
 
 # %% ../nbs/14_inference.ipynb #c80507d2
-class PolygonCollector:
-    "4-connected components of `prob >= threshold`, fed band of rows by band of rows: pixel-space polygons and probability statistics"
-    def __init__(self, threshold: float, height: int, min_pixels: int = 0):
-        self.threshold, self.height, self.min_pixels = threshold, height, min_pixels
-        self.pieces, self.parent = [], []   # [geometry, pixels, prob sum, prob max] per piece; union-find over pieces
-        self._next_row, self._last = 0, None  # the row the next band starts at; piece id per column of the last row (-1: none)
+EIGHT = np.ones((3, 3), bool)   # the structuring element of 8-connectivity: a pixel touches its 8 neighbours
 
-    def _root(self, i: int) -> int:
-        while self.parent[i] != i: self.parent[i] = i = self.parent[self.parent[i]]
+def _valid_polygons(geoms: np.ndarray) -> np.ndarray:
+    "`geoms` (an object array of polygons), each invalid one repaired without changing its area"
+    bad = ~shapely.is_valid(geoms)
+    if bad.any(): geoms[bad] = shapely.make_valid(geoms[bad], method='structure')
+    return geoms
+
+def _shapes_polygons(shapes_out) -> tuple[np.ndarray, np.ndarray]:
+    "Polygons and values of `rasterio.features.shapes` output, built in one call (`shapely.from_ragged_array`)"
+    out = list(shapes_out)
+    if not out: return np.empty(0, dtype=object), np.empty(0, np.int64)
+    rings = [np.asarray(r, dtype=float) for g, _ in out for r in g['coordinates']]
+    ring_end = np.cumsum([len(r) for r in rings]); poly_end = np.cumsum([len(g['coordinates']) for g, _ in out])
+    geoms = shapely.from_ragged_array(shapely.GeometryType.POLYGON, np.concatenate(rings), (np.r_[0, ring_end], np.r_[0, poly_end]))
+    return geoms, np.array([int(v) for _, v in out], np.int64)
+
+class PolygonCollector:
+    "8-connected components of `prob >= grow_threshold` that hold a pixel `>= threshold` (no `grow_threshold`: of `prob >= threshold`), fed band of rows by band of rows: pixel-space polygons and probability statistics"
+    def __init__(self, threshold: float, height: int, min_pixels: int = 0, grow_threshold: float | None = None):
+        if grow_threshold is not None and not 0 < grow_threshold <= threshold:
+            raise InputError(f"grow_threshold must lie in (0, threshold = {threshold:g}], found {grow_threshold!r}")
+        self.threshold, self.height, self.min_pixels = threshold, height, min_pixels
+        self.grow_threshold = threshold if grow_threshold is None else grow_threshold
+        self.pieces = []                     # per 4-connected piece of a band: [polygon, pixels, prob sum, prob max, pixels >= threshold]
+        self.polygon, self.object = [], []   # union-finds over the pieces: 4-connected (one polygon) and 8-connected (one object)
+        self._next_row, self._last = 0, None # the row the next band starts at; piece per column of the last row (-1: none)
+
+    @staticmethod
+    def _root(parent: list, i: int) -> int:
+        while parent[i] != i: parent[i] = i = parent[parent[i]]
         return i
 
-    def add(self, r0: int, prob: np.ndarray):
-        "Vectorise rows `r0:r0+len(prob)` of the probability map (NaN = nodata); bands must come in order, top to bottom"
-        if r0 != self._next_row: raise ValueError(f"bands must follow each other: expected rows from {self._next_row}, got {r0}")
-        r1 = self._next_row = r0 + len(prob)
-        with np.errstate(invalid='ignore'): m = prob >= self.threshold
-        lab, n = ndimage.label(m)
-        above = self._last if self._last is not None else np.full(m.shape[1], -1)
-        self._last = np.full(m.shape[1], -1)
-        if n == 0: return
-        idx = np.arange(1, n + 1)
-        count = ndimage.sum_labels(m, lab, idx); psum = ndimage.sum_labels(prob, lab, idx); pmax = ndimage.maximum(prob, lab, idx)
-        keep = np.r_[False, count >= self.min_pixels]  # small components that cannot grow are not even vectorised
-        keep[lab[0][above >= 0]] = True                  # joined to a piece above
-        if r1 < self.height: keep[lab[-1]] = True        # may join a piece below
-        keep[0] = False
-        ids = np.full(n + 1, -1); ids[keep] = len(self.pieces) + np.arange(keep.sum())
-        geoms = {}
-        for geom, v in shapes(lab.astype(np.int32), mask=keep[lab], connectivity=4, transform=Affine.translation(0, r0)):
-            geoms.setdefault(int(v), []).append(shapely.geometry.shape(geom))
-        for v in np.flatnonzero(keep):
-            gs = geoms[v]
-            self.pieces.append([gs[0] if len(gs) == 1 else shapely.union_all(gs), float(count[v - 1]), float(psum[v - 1]), float(pmax[v - 1])])
-            self.parent.append(len(self.parent))
-        below = ids[lab[0]]
-        for a, b in set(zip(above[(above >= 0) & (below >= 0)].tolist(), below[(above >= 0) & (below >= 0)].tolist())):
-            self.parent[self._root(b)] = self._root(a)  # pixels touching across the band boundary: one component
-        self._last = ids[lab[-1]]
+    def _join(self, a: int, b: int, polygon: bool = False):
+        "Pieces `a` and `b` are one object (and, with `polygon`, edge to edge: one polygon)"
+        self.object[self._root(self.object, b)] = self._root(self.object, a)
+        if polygon: self.polygon[self._root(self.polygon, b)] = self._root(self.polygon, a)
 
-    def polygons(self) -> pd.DataFrame:
-        "One row per component: geometry (pixel space: x = column, y = row), pixels, prob_sum, prob_max; ordered by position"
-        groups = {}
-        for i in range(len(self.pieces)): groups.setdefault(self._root(i), []).append(self.pieces[i])
-        rows = []
-        for ps in groups.values():
-            g = ps[0][0] if len(ps) == 1 else shapely.union_all([p[0] for p in ps])
-            rows.append((g, sum(p[1] for p in ps), sum(p[2] for p in ps), max(p[3] for p in ps)))
-        df = pd.DataFrame(rows, columns=['geometry', 'pixels', 'prob_sum', 'prob_max'])
-        df = df[df.pixels >= self.min_pixels]
-        if len(df):
-            b = shapely.bounds(df.geometry.to_numpy())
-            df = df.iloc[np.lexsort((b[:, 0], b[:, 1]))].reset_index(drop=True)
-        return df
+# %% ../nbs/14_inference.ipynb #5c0e11a1
+@patch
+def add(self: PolygonCollector, r0: int, prob: np.ndarray) -> np.ndarray:
+    "Vectorise rows `r0:r0+len(prob)` of the probability map (NaN = nodata; bands in order, top to bottom); the piece of each pixel (-1: none), for `mask`"
+    if r0 != self._next_row: raise ValueError(f"bands must follow each other: expected rows from {self._next_row}, got {r0}")
+    r1 = self._next_row = r0 + len(prob)
+    with np.errstate(invalid='ignore'): m, seed = prob >= self.grow_threshold, prob >= self.threshold
+    above = self._last if self._last is not None else np.full(m.shape[1], -1)
+    self._last = np.full(m.shape[1], -1)
+    lab8, n8 = ndimage.label(m, EIGHT)
+    if n8 == 0: return np.full(m.shape, -1, np.int64)
+    keep = (np.bincount(lab8.ravel(), minlength=n8 + 1) >= self.min_pixels) & (np.bincount(lab8[seed], minlength=n8 + 1) > 0)
+    touch = above >= 0                                  # within the band, a component too small or without a seed is final: it goes
+    touch[1:] |= above[:-1] >= 0; touch[:-1] |= above[1:] >= 0   # a first-row pixel touches the row above at c-1, c, c+1
+    keep[lab8[0][touch]] = True                         # joined to a piece above
+    if r1 < self.height: keep[lab8[-1]] = True          # may join a piece below
+    keep[0] = False
+    lab, n = ndimage.label(keep[lab8])                  # the kept pixels' 4-connected pieces: one polygon each, as GDAL traces them
+    if n == 0: return np.full(m.shape, -1, np.int64)
+    idx = np.arange(1, n + 1)
+    obj = np.zeros(n + 1, np.int64); obj[lab.ravel()] = lab8.ravel()   # piece -> its component in the band
+    count, seeds = np.bincount(lab.ravel(), minlength=n + 1), np.bincount(lab[seed], minlength=n + 1)
+    psum, pmax = np.r_[0., ndimage.sum_labels(prob, lab, idx)], np.r_[0., ndimage.maximum(prob, lab, idx)]
+    geoms = np.empty(n + 1, dtype=object)
+    polys, vals = _shapes_polygons(shapes(lab.astype(np.int32), mask=lab > 0, connectivity=4, transform=Affine.translation(0, r0)))
+    geoms[vals] = _valid_polygons(polys)                # one polygon per 4-connected piece
+    ids = np.r_[-1, len(self.pieces) + np.arange(n)]
+    first = {}
+    for v in idx.tolist():
+        i = int(ids[v])
+        self.pieces.append([geoms[v], int(count[v]), float(psum[v]), float(pmax[v]), int(seeds[v])])
+        self.polygon.append(i); self.object.append(i)
+        j = first.setdefault(int(obj[v]), i)
+        if j != i: self._join(j, i)                     # pieces of one component meet at corners: one object, several polygons
+    below = ids[lab[0]]
+    for a, b, edge in ((above, below, True), (above[1:], below[:-1], False), (above[:-1], below[1:], False)):  # down; both diagonals
+        j = (a >= 0) & (b >= 0)
+        for pa, pb in set(zip(a[j].tolist(), b[j].tolist())): self._join(pa, pb, edge)
+    self._last = ids[lab[-1]]
+    return ids[lab]
+
+@patch
+def polygons(self: PolygonCollector) -> pd.DataFrame:
+    "One row per component kept: geometry (pixel space: x = column, y = row; valid), pixels, prob_sum, prob_max, and `object` (its id for `mask`); ordered by position"
+    objects = {}
+    for i in range(len(self.pieces)): objects.setdefault(self._root(self.object, i), []).append(i)
+    rows = []
+    for root, members in objects.items():
+        ps = [self.pieces[i] for i in members]
+        if sum(p[1] for p in ps) < self.min_pixels or not any(p[4] for p in ps): continue
+        polys = {}
+        for i in members: polys.setdefault(self._root(self.polygon, i), []).append(self.pieces[i][0])
+        parts = [gs[0] if len(gs) == 1 else shapely.union_all(gs) for gs in polys.values()]   # edge to edge across bands: dissolved
+        g = parts[0] if len(parts) == 1 else shapely.MultiPolygon(shapely.get_parts(parts).tolist())  # corner to corner: one multipolygon
+        rows.append((g, sum(p[1] for p in ps), sum(p[2] for p in ps), max(p[3] for p in ps), root))
+    df = pd.DataFrame(rows, columns=['geometry', 'pixels', 'prob_sum', 'prob_max', 'object'])
+    if len(df):
+        b = shapely.bounds(df.geometry.to_numpy())
+        df = df.iloc[np.lexsort((b[:, 0], b[:, 1]))].reset_index(drop=True)
+    return df
+
+@patch
+def mask(self: PolygonCollector, objects) -> Callable[[np.ndarray], np.ndarray]:
+    "For the `object` ids of `objects` (rows of `polygons()`, those kept): a function from the piece ids `add` returned to uint8 rows, 1 in those objects, 0 elsewhere"
+    roots = np.array([self._root(self.object, i) for i in range(len(self.pieces))], np.int64)
+    inside = np.r_[False, np.isin(roots, np.asarray(objects, np.int64))].astype(np.uint8)   # index 0: no piece (-1)
+    return lambda ids: inside[ids + 1]
 
 # %% ../nbs/14_inference.ipynb #a719f92d
 def model_hash(model: nn.Module) -> str:
@@ -476,19 +533,31 @@ def model_hash(model: nn.Module) -> str:
         h.update(f'{k}{tuple(v.shape)}{v.dtype}'.encode()); h.update(v.view(-1).view(torch.uint8).numpy().tobytes() if v.numel() else b'')
     return h.hexdigest()[:16]
 
+OPERATING_FIELDS = ('ratio', 'threshold', 'grow_threshold', 'established', 'precision_lo', 'precision_hi', 'operating_metric')
+
+def operating_fields(threshold: float, grow_threshold: float | None = None, operating: dict | None = None) -> dict:
+    "The `OPERATING_FIELDS` a map carries: `threshold`, `grow_threshold`, and from `operating` (an `operating_point`) its ratio, whether it is established (None: a threshold the user gave), the precision interval and its metric"
+    op = operating or {}
+    lo, hi = op.get('precision_interval') or (None, None)
+    return dict(ratio=op.get('ratio'), threshold=float(threshold), grow_threshold=None if grow_threshold is None else float(grow_threshold),
+                established=op.get('established'), precision_lo=None if lo is None else float(lo), precision_hi=None if hi is None else float(hi),
+                operating_metric=op.get('operating_metric'))
+
 def rts_polygons(pieces: pd.DataFrame, transform: Affine, crs, scene_id: str, model_name: str, model_id: str,
-                 threshold: float, temperature: float = 1., min_area_m2: float = 0., arts: dict | None = None) -> gpd.GeoDataFrame:
-    "Georeferenced RTS polygons (scene CRS) with area, probability statistics, provenance and ARTS fields, from `PolygonCollector.polygons()`"
+                 threshold: float, temperature: float = 1., min_area_m2: float = 0., arts: dict | None = None,
+                 grow_threshold: float | None = None, operating: dict | None = None) -> gpd.GeoDataFrame:
+    "Georeferenced RTS polygons (scene CRS) of the components of at least `min_area_m2` on the ground, with area, probability statistics, operating point, provenance and ARTS fields, from `PolygonCollector.polygons()` (indexed as its rows)"
     t = transform
     geoms = [affinity.affine_transform(g, [t.a, t.b, t.d, t.e, t.c, t.f]) for g in pieces.geometry]
-    df = gpd.GeoDataFrame(dict(pixels=pieces.pixels.astype(int).to_numpy()), geometry=gpd.GeoSeries(geoms, crs=crs))
+    df = gpd.GeoDataFrame(dict(pixels=pieces.pixels.astype(int).to_numpy()), geometry=gpd.GeoSeries(geoms, crs=crs), index=pieces.index)
     cen = df.geometry.centroid.to_crs('EPSG:4326')
-    scale = Proj(df.crs.to_wkt()).get_factors(cen.x.to_numpy(), cen.y.to_numpy()).areal_scale if len(df) else np.ones(0)
-    df['area_m2'] = df.geometry.area.to_numpy() / scale
+    ground = pixel_ground_area(t, crs, cen.x.to_numpy(), cen.y.to_numpy()) if len(df) else np.ones(0)
+    df['area_m2'] = df.pixels.to_numpy() * ground         # pixels × one pixel's ground area at the centroid: the minimum-area rule's area
     df['prob_mean'] = (pieces.prob_sum / pieces.pixels).to_numpy()
     df['prob_max'] = pieces.prob_max.to_numpy()
     df['scene_id'], df['model_name'], df['model_hash'] = scene_id, model_name, model_id
-    df['threshold'], df['temperature'] = float(threshold), float(temperature)
+    for k, v in operating_fields(threshold, grow_threshold, operating).items(): df[k] = np.nan if v is None and k.startswith('precision') else v
+    df['temperature'] = float(temperature)
     arts = arts or {}
     df['CentroidLat'], df['CentroidLon'] = cen.y.round(6).to_numpy(), cen.x.round(6).to_numpy()
     df['RegionName'] = arts.get('RegionName')
@@ -496,8 +565,8 @@ def rts_polygons(pieces: pd.DataFrame, transform: Affine, crs, scene_id: str, mo
     df['BaseMapDate'], df['BaseMapSource'] = arts.get('BaseMapDate'), arts.get('BaseMapSource')
     df['BaseMapResolution'] = abs(t.a)
     df['UID'] = [str(uuid.uuid5(uuid.NAMESPACE_URL, f'rts_seg/predict/{scene_id}/{model_id}/{threshold}/{i}')) for i in range(len(df))]
-    df = df[df.area_m2 >= min_area_m2].reset_index(drop=True)
-    cols = ['pixels', 'area_m2', 'prob_mean', 'prob_max', 'scene_id', 'model_name', 'model_hash', 'threshold', 'temperature']
+    df = df[df.area_m2 >= min_area_m2]
+    cols = ['pixels', 'area_m2', 'prob_mean', 'prob_max', 'scene_id', 'model_name', 'model_hash', *OPERATING_FIELDS, 'temperature']
     return df[cols + list(ARTS_FIELDS) + ['geometry']]
 
 # %% ../nbs/14_inference.ipynb #1e9e6d08
@@ -540,59 +609,79 @@ def scene_predictor(model: nn.Module, scene_path: str | Path, *, stats: dict | s
                     tta: Literal['none', 'flips', 'dihedral'] | bool = 'none', device=None, precision: Literal['auto', 'bf16', 'fp16', 'none'] = 'auto',
                     channels_last: bool = True, compile: bool = False, compile_mode: str = 'default',
                     susceptibility: str | Path | None = None, susceptibility_cutoff: float = 0.5, scales=(1.,), erode_nodata_px: int = 0,
-                    counts: dict | None = None) -> tuple[SceneRows, WindowPredictor, Iterator[tuple[int, np.ndarray]]]:
+                    counts: dict | None = None, prior_shift: float = 0.) -> tuple[SceneRows, WindowPredictor, Iterator[tuple[int, np.ndarray]]]:
     "A scene checked and ready, nothing read yet: its `SceneRows`, the `WindowPredictor`, and the map's final rows (`blended_rows`, streamed once the rows are entered)"
     check_model_input(model, bands, size, f"the model ({type(model).__name__}) and bands {list(bands)}")   # the caller's bands, before the scene is blamed
     axis_offsets(1, size, overlap); scale_factors(scales); _check_erode(erode_nodata_px); _check_cutoff(susceptibility_cutoff)
     rows = SceneRows(scene_path, stats, bands, aux_path, susceptibility)   # the scene, its aux and susceptibility rasters, from their headers
-    predictor = WindowPredictor(model, temperature, tta, device, precision, channels_last, compile, compile_mode, batch_size)  # moves, may compile the model
+    predictor = WindowPredictor(model, temperature, tta, device, precision, channels_last, compile, compile_mode, batch_size, prior_shift)  # moves, may compile the model
     stream = blended_rows(predictor, rows.read_rows, *rows.shape, size, overlap, batch_size, counts, rows.keep(susceptibility_cutoff),
                           scales, erode_nodata_px)
     return rows, predictor, stream
 
+def _check_grow(grow_threshold, threshold: float, where: str = ''):
+    "`InputError` unless `grow_threshold` is None or lies in (0, `threshold`]"
+    if grow_threshold is None: return
+    try: ok = 0 < float(grow_threshold) <= float(threshold)
+    except (TypeError, ValueError): ok = False
+    if not ok: raise InputError(f"{where}grow_threshold must lie in (0, threshold = {threshold:g}] (a component is grown down to it from a pixel at the threshold), found {grow_threshold!r}")
+
 def predict_scene(model: nn.Module, scene_path: str | Path, out_dir: str | Path, *, stats: dict | str | Path, bands=RGB,
                   size: int = 512, overlap: int = 128, batch_size: int = 8, temperature: float | str | Path = 1.,
-                  threshold: float = 0.5, min_area_m2: float = 300., device=None, tta: Literal['none', 'flips', 'dihedral'] | bool = 'none',
+                  threshold: float = 0.5, grow_threshold: float | None = None, min_area_m2: float = 300., device=None,
+                  tta: Literal['none', 'flips', 'dihedral'] | bool = 'none',
                   aux_path: str | Path | None = None, prob_dtype: Literal['uint8', 'float16'] = 'uint8',
                   model_name: str | None = None, arts: dict | None = None, model_id: str | None = None,
                   precision: Literal['auto', 'bf16', 'fp16', 'none'] = 'auto', channels_last: bool = True, compile: bool = False,
                   compile_mode: str = 'default', susceptibility: str | Path | None = None, susceptibility_cutoff: float = 0.5,
-                  scales=(1.,), erode_nodata_px: int = 0) -> dict:
-    "Predict one scene in windows and write `<scene>_prob.tif`, `<scene>_mask.tif`, `<scene>_rts.gpkg` and `<scene>_rts.geojson` to `out_dir`"
+                  scales=(1.,), erode_nodata_px: int = 0, operating: dict | None = None, prior_shift: float = 0.) -> dict:
+    "Predict one scene in windows and write `<scene>_prob.tif`, `<scene>_mask.tif` (the objects kept), `<scene>_rts.gpkg` and `<scene>_rts.geojson` to `out_dir`"
     if prob_dtype not in ('uint8', 'float16'): raise ValueError(f"prob_dtype must be 'uint8' or 'float16', found {prob_dtype!r}")
+    _check_grow(grow_threshold, threshold)
     t0, counts = time.perf_counter(), {}
     rows, predictor, stream = scene_predictor(
         model, scene_path, stats=stats, bands=bands, aux_path=aux_path, size=size, overlap=overlap, batch_size=batch_size,
         temperature=temperature, tta=tta, device=device, precision=precision, channels_last=channels_last, compile=compile,
         compile_mode=compile_mode, susceptibility=susceptibility, susceptibility_cutoff=susceptibility_cutoff, scales=scales,
-        erode_nodata_px=erode_nodata_px, counts=counts)
+        erode_nodata_px=erode_nodata_px, counts=counts, prior_shift=prior_shift)
     info, sid, model_id = rows.info, Path(scene_path).stem, model_id or model_hash(model)
-    settings = map_settings(dict(model_id=model_id, threshold=threshold, temperature=predictor.temperature, bands=bands, size=size, overlap=overlap,
-                                 tta=tta, precision=precision, scales=scales, erode_nodata_px=erode_nodata_px, susceptibility=susceptibility,
+    settings = map_settings(dict(model_id=model_id, threshold=threshold, grow_threshold=grow_threshold, temperature=predictor.temperature,
+                                 prior_shift=predictor.prior_shift,
+                                 bands=bands, size=size, overlap=overlap, tta=tta, precision=precision, scales=scales,
+                                 erode_nodata_px=erode_nodata_px, susceptibility=susceptibility,
                                  susceptibility_cutoff=susceptibility_cutoff, min_area_m2=min_area_m2, prob_dtype=prob_dtype))
+    grow_threshold = settings['grow_threshold']
+    tag = settings | operating_fields(threshold, grow_threshold, operating) | dict(connectivity=8)   # what made the map, and what its threshold is worth
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)   # everything checked: outputs from here on
     files = scene_outputs(out_dir, sid)
     h, w = info.shape
     base = dict(driver='GTiff', height=h, width=w, count=1, crs=info.crs, transform=info.transform, tiled=True,
                 blockxsize=512, blockysize=512, BIGTIFF='IF_SAFER')
     fprob = dict(dtype='uint8', nodata=PROB_NODATA) if prob_dtype == 'uint8' else dict(dtype='float32', nodata=np.nan, nbits=16)
-    raw = {k: out_dir/f'.{sid}_{k}.raw.tif' for k in ('prob', 'mask')}
-    collector = PolygonCollector(threshold, h, int(0.5 * min_area_m2 / abs(info.transform.a * info.transform.e)))
+    raw = {k: out_dir/f'.{sid}_{k}.raw.tif' for k in ('prob', 'pieces', 'mask')}
+    collector = PolygonCollector(threshold, h, int(0.5 * min_area_m2 / abs(info.transform.a * info.transform.e)), grow_threshold)  # a cheap prefilter: half the minimum area in projected pixels
     try:
         with rows, rasterio.open(raw['prob'], 'w', **base, **fprob) as dp, \
-             rasterio.open(raw['mask'], 'w', **base, dtype='uint8', nodata=MASK_NODATA) as dm:
-            dp.update_tags(**{SETTINGS_TAG: json.dumps(settings)})   # the map says how it was made (kept by the COG)
+             rasterio.open(raw['pieces'], 'w', **base, dtype='int32', compress='deflate') as di:
+            dp.update_tags(**{SETTINGS_TAG: json.dumps(tag)})   # the map says how it was made (kept by the COG)
             for r, p in stream:
                 win = Window(0, r, w, len(p))
                 dp.write(encode_probability(p) if prob_dtype == 'uint8' else p, 1, window=win)
-                with np.errstate(invalid='ignore'): m = (p >= threshold).astype(np.uint8)
-                m[np.isnan(p)] = MASK_NODATA
+                di.write(collector.add(r, p).astype(np.int32), 1, window=win)   # each pixel's piece, for the mask
+        pieces = collector.polygons()
+        polys = rts_polygons(pieces, info.transform, info.crs, sid, model_name or type(model).__name__,
+                             model_id, threshold, predictor.temperature, min_area_m2, arts, grow_threshold, operating)
+        in_kept = collector.mask(pieces['object'][polys.index])
+        polys = polys.reset_index(drop=True)
+        with rasterio.open(raw['prob']) as dp, rasterio.open(raw['pieces']) as di, \
+             rasterio.open(raw['mask'], 'w', **base, dtype='uint8', nodata=MASK_NODATA) as dm:
+            for r0 in range(0, h, 512):                # the mask: exactly the pixels of the objects kept, band by band
+                win = Window(0, r0, w, min(512, h - r0))
+                m, q = in_kept(di.read(1, window=win)), dp.read(1, window=win)
+                m[(q == PROB_NODATA) if prob_dtype == 'uint8' else np.isnan(q)] = MASK_NODATA
                 dm.write(m, 1, window=win)
-                collector.add(r, p)
         _to_cog(raw['prob'], files['prob'], 'AVERAGE', **({} if prob_dtype == 'uint8' else dict(NBITS=16)))
         _to_cog(raw['mask'], files['mask'], 'NEAREST')
-        polys = rts_polygons(collector.polygons(), info.transform, info.crs, sid, model_name or type(model).__name__,
-                             model_id, threshold, predictor.temperature, min_area_m2, arts)
         for key, df, driver in [('rts', polys, 'GPKG'), ('rts_geojson', polys.to_crs('EPSG:4326'), 'GeoJSON')]:
             tmp = _partial(files[key])
             tmp.unlink(missing_ok=True)
@@ -603,9 +692,9 @@ def predict_scene(model: nn.Module, scene_path: str | Path, out_dir: str | Path,
     secs = time.perf_counter() - t0
     return dict(scene=sid, files={k: str(v) for k, v in files.items()}, shape=(h, w), polygons=len(polys), seconds=secs,
                 windows_per_s=(counts['windows'] - counts['windows_skipped']) / secs, precision=predictor.mode,
-                compiled=predictor.compiled, susceptibility_coverage=rows.susceptibility_coverage, settings=settings, **counts)
+                compiled=predictor.compiled, susceptibility_coverage=rows.susceptibility_coverage, settings=tag, **counts)
 
-MAP_SETTINGS = ('model_id', 'threshold', 'temperature', 'bands', 'size', 'overlap', 'tta', 'precision', 'scales', 'erode_nodata_px',
+MAP_SETTINGS = ('model_id', 'threshold', 'grow_threshold', 'temperature', 'prior_shift', 'bands', 'size', 'overlap', 'tta', 'precision', 'scales', 'erode_nodata_px',
                 'susceptibility', 'susceptibility_cutoff', 'min_area_m2', 'prob_dtype')   # what makes a map (not compile or channels-last: speed)
 SETTINGS_TAG = 'RTS_SEG_PREDICT'   # the probability GeoTIFF's tag holding them, as JSON
 
@@ -616,12 +705,14 @@ def map_settings(kw: dict) -> dict:
     s['tta'] = {True: 'dihedral', False: 'none'}.get(s['tta'], s['tta'])
     s['scales'], s['bands'] = [1. / k for k in scale_factors(s['scales'])], list(s['bands'])
     s['susceptibility'] = None if s['susceptibility'] is None else str(s['susceptibility'])
-    for k in ('threshold', 'temperature', 'susceptibility_cutoff', 'min_area_m2'): s[k] = float(s[k])
+    for k in ('threshold', 'temperature', 'prior_shift', 'susceptibility_cutoff', 'min_area_m2'): s[k] = float(s[k])
+    g = s['grow_threshold']
+    s['grow_threshold'] = None if g is None or float(g) == s['threshold'] else float(g)   # growing down to the threshold itself: no growing
     s['erode_nodata_px'], s['overlap'], s['size'] = int(s['erode_nodata_px']), int(s['overlap']), int(s['size'])
     return s
 
 def stored_settings(prob_path: str | Path) -> dict:
-    "The `map_settings` a probability GeoTIFF written by `predict_scene` records ({} if none)"
+    "The settings a probability GeoTIFF written by `predict_scene` records (`map_settings` and the operating point's fields; {} if none)"
     with rasterio.open(prob_path) as d: tag = d.tags().get(SETTINGS_TAG)
     return {} if tag is None else json.loads(tag)
 
@@ -636,20 +727,63 @@ def scene_probabilities(model: nn.Module, scene_path: str | Path, *, stats: dict
 
 # %% ../nbs/14_inference.ipynb #49c7ca7c
 def operating_point(record: dict | None, cfg, ratio: str | None = None, threshold: float | None = None, src: str = '') -> dict:
-    "Temperature, threshold and its prevalence from a run's calibration `record` (`load_temperature(…, extra=True)`; None: never calibrated)"
+    "Temperature, threshold, its prevalence, whether it is established, its precision interval and metric, and the grow threshold, from a run's calibration `record` (`load_temperature(…, extra=True)`; None: never calibrated)"
     if threshold is not None and not 0 < float(threshold) < 1: raise InputError(f"threshold must lie in (0, 1), found {threshold}")
+    given = dict(ratio=None, established=None, precision_interval=None, operating_metric=None, grow_threshold=None,  # the user's threshold: nothing established
+                 prior_shift=0., map_prevalence=None, validation_threshold=None)
     if record is None:
         if threshold is None:
             raise InputError(f"{src}: the run was never calibrated (no {TEMPERATURE_FILE}): pass a threshold (T = 1 is then used) or calibrate the run first")
-        return dict(temperature=1., threshold=float(threshold), ratio=None, calibrated=False)
-    T, chosen = float(record['temperature']), dict(record.get('thresholds') or {})
-    if threshold is not None: return dict(temperature=T, threshold=float(threshold), ratio=None, calibrated=True)
+        return dict(temperature=1., threshold=float(threshold), calibrated=False, **given)
+    T, chosen, b = float(record['temperature']), dict(record.get('thresholds') or {}), float(record.get('prior_shift') or 0.)
+    shifted = lambda p: None if p is None else float(expit(logit(float(p)) + b))   # sigmoid(logit / T) -> the map's sigmoid(logit / T + b)
+    given |= dict(prior_shift=b, map_prevalence=record.get('map_prevalence'), validation_threshold=None)
+    if threshold is not None: return dict(temperature=T, threshold=float(threshold), calibrated=True, **given)
     if not chosen: raise InputError(f"{src}: the calibration holds no thresholds: pass a threshold")
-    if ratio is None:  # the test ratio's threshold, else the nearest calibrated prevalence's, as the test report takes it
-        ratio, t, _ = operating_threshold(record, cfg.get('test_realistic_ratio') or '1:500', src)
-        return dict(temperature=T, threshold=t, ratio=ratio, calibrated=True)
-    if ratio not in chosen: raise InputError(f"{src}: no threshold calibrated for ratio {ratio!r}; calibrated: {list(chosen)}")
-    return dict(temperature=T, threshold=float(chosen[ratio]), ratio=ratio, calibrated=True)
+    if ratio is None: ratio, t, _ = operating_threshold(record, cfg.get('test_realistic_ratio') or '1:500', src)  # the test ratio's, else the nearest
+    elif ratio not in chosen: raise InputError(f"{src}: no threshold calibrated for ratio {ratio!r}; calibrated: {list(chosen)}")
+    else: t = float(chosen[ratio])
+    interval = (record.get('precision_interval') or {}).get(ratio)
+    grow = record.get('grow_threshold')
+    if isinstance(grow, dict): grow = grow.get(ratio)
+    _check_grow(grow, t, f"{src}: at {ratio}, ")
+    return dict(temperature=T, threshold=shifted(t), calibrated=True, ratio=ratio, validation_threshold=t, prior_shift=b,
+                map_prevalence=record.get('map_prevalence'),
+                established=bool((record.get('established') or {}).get(ratio, False)),   # a record from before `established`: not established
+                precision_interval=None if interval is None else [float(v) for v in interval],
+                operating_metric=record.get('operating_metric'), grow_threshold=shifted(grow))
+
+def check_operating_point(op: dict, record: dict | None, src: str = '', accept_unestablished: bool = False) -> list[str]:
+    "`InputError` (one line: where, why, the two ways out) for an operating point not established, unless `accept_unestablished`; then the warning to give"
+    if op['established'] is not False: return []
+    if 'established' not in (record or {}):
+        why = (f"the calibration at {op['ratio']} (threshold {op['threshold']:.4g}) was made by an older rts_seg, which did not establish "
+               f"its operating points: re-run `rts-seg calibrate`")
+    else:
+        lo, hi = op['precision_interval'] or (math.nan, math.nan)
+        metric = f"{op['operating_metric']} " if op['operating_metric'] else ''
+        target = record.get('target_precision')
+        why = (f"the operating point at {op['ratio']} (threshold {op['threshold']:.4g}) is not established: {metric}precision interval "
+               f"[{lo:.3f}, {hi:.3f}]" + (f" for a target of {target:g}" if target is not None else ''))
+    if not accept_unestablished:
+        raise InputError(f"{src}: {why}; pass --threshold T (threshold=T: a threshold of your choosing, recorded as user-given) or "
+                         f"--accept-unestablished (accept_unestablished=True: maps at this threshold, recorded as not established)")
+    return [f"{src}: {why}; mapping at it anyway (accepted), recorded as not established"]
+
+def check_calibrated_settings(record: dict | None, tta: str, scales, src: str = '', accept: bool = False) -> list[str]:
+    "`InputError` (one line: where, what differs, the flag) when `tta` or `scales` are not the settings the calibration's validation pass used (`calibrated_settings`; older records: none and scale 1), unless `accept`; then the warning to give"
+    if record is None: return []                                # never calibrated: nothing was measured to hold
+    seen = record.get('calibrated_settings') or dict(tta='none', scales=[1.])   # every calibration before the record said so was made so
+    seen_s = [1. / k for k in scale_factors(seen.get('scales', [1.]))]
+    now = dict(tta={True: 'dihedral', False: 'none'}.get(tta, tta), scales=[1. / k for k in scale_factors(scales)])
+    diff = [f"{k} {seen_v!r} -> {now[k]!r}" for k, seen_v in (('tta', seen.get('tta', 'none')), ('scales', seen_s)) if now[k] != seen_v]
+    if not diff: return []
+    why = (f"the calibration measured its temperature and thresholds on maps made otherwise ({'; '.join(diff)}): "
+           f"their precision does not describe this map")
+    if not accept:
+        raise InputError(f"{src}: {why}; predict with the calibrated settings, or pass --accept-uncalibrated "
+                         f"(accept_uncalibrated=True: maps anyway, recorded as settings_calibrated false)")
+    return [f"{src}: {why}; mapping anyway (accepted), recorded as settings_calibrated false"]
 
 # %% ../nbs/14_inference.ipynb #fa47ef56
 def run_calibration(source: str | Path, tracking: str | None = None) -> tuple[dict | None, str]:
@@ -665,16 +799,39 @@ def run_calibration(source: str | Path, tracking: str | None = None) -> tuple[di
     p = client.download_artifacts(str(source), TEMPERATURE_FILE, tempfile.mkdtemp(prefix='rts_seg_run_'))
     return load_temperature(p, extra=True), where
 
+TEST_METRICS = Path('test_report')/'metrics.json'   # in a run folder: the test report, which measured one threshold
+
+def tested_threshold(source) -> float | None:
+    "The threshold the test report of the run folder `source` measured (None: no folder, or no test report)"
+    p = Path(source)/TEST_METRICS if isinstance(source, (str, Path)) else None
+    if p is None or not p.is_file(): return None
+    try: t = json.loads(p.read_text()).get('threshold')
+    except (json.JSONDecodeError, AttributeError): return None
+    return None if t is None else float(t)
+
 def run_settings(model_source, ratio: str | None = None, threshold: float | None = None, tracking: str | None = None,
-                 aux_dir: str | Path | None = None, **predict_kw) -> dict:
-    "The run's model and operating point, and the `predict_scene` keywords for its scenes (`kw`): statistics, bands, window size, min area, T, threshold"
+                 aux_dir: str | Path | None = None, accept_unestablished: bool = False, accept_uncalibrated: bool = False, **predict_kw) -> dict:
+    "The run's model and operating point (refused if not established, unless `accept_unestablished`), warnings to give (`notes`), and the `predict_scene` keywords for its scenes (`kw`): statistics, bands, window size, min area, T, threshold, grow threshold"
     if isinstance(model_source, tuple): (cfg, model), record, where = model_source, None, 'the given (config, model)'
     else:
         from rts_seg.learner import load_trained   # the training stack: imported when a run is loaded
         cfg, model = load_trained(model_source, tracking)
         record, where = run_calibration(model_source, tracking)
     op = operating_point(record, cfg, ratio, threshold, where)
+    notes = check_operating_point(op, record, where, accept_unestablished)
     kw = dict(predict_kw)
+    grow = kw.pop('grow_threshold', None)
+    if grow is not None:
+        _check_grow(grow, op['threshold'])
+        if op['established'] and float(grow) != (op['grow_threshold'] or op['threshold']):
+            was = f"with grow_threshold {op['grow_threshold']:g}" if op['grow_threshold'] else "without growing"
+            notes.append(f"{where}: grow_threshold {float(grow):g} is not the calibrated one: the precision established at {op['ratio']} was measured {was}")
+    grow = op['grow_threshold'] if grow is None else float(grow)
+    tested = tested_threshold(model_source)
+    if tested is not None and (op['validation_threshold'] is None or abs(tested - op['validation_threshold']) > 1e-9):
+        used = op['threshold'] if op['validation_threshold'] is None else op['validation_threshold']
+        notes.append(f"{Path(model_source)/TEST_METRICS}: the test report measured threshold {tested:.6g}, this map uses {used:.6g}: "
+                     f"the test figures do not describe it")
     bands = list(kw.pop('bands', None) or [*RGB, *cfg.data.aux_bands])
     if not predict_kw.get('bands'):
         from rts_seg.data import check_data_config   # training's check: input_channels against RGB + data.aux_bands, input_size against tile_size
@@ -699,11 +856,15 @@ def run_settings(model_source, ratio: str | None = None, threshold: float | None
     check_model_input(model, bands, kw['size'], where)
     _check_choice('precision', kw['precision'], 'mixed_precision'); _check_choice('compile_mode', kw['compile_mode'], 'compile_mode')
     kw['scales'] = [1. / k for k in scale_factors(kw.get('scales', (1.,)))]
+    uncal = check_calibrated_settings(record, kw['tta'], kw['scales'], where, accept_uncalibrated)   # the map the thresholds were measured on
+    notes += uncal
     _check_erode(kw.setdefault('erode_nodata_px', 0)); _check_cutoff(kw.setdefault('susceptibility_cutoff', 0.5))
     if kw.get('susceptibility') is not None: kw['susceptibility'] = str(check_susceptibility(kw['susceptibility']))
-    kw |= dict(stats=stats, bands=bands, temperature=float(T), threshold=op['threshold'], model_id=model_hash(model))  # hashed once, not per scene
-    return dict(op, temperature=float(T), model=model, model_name=kw['model_name'], model_hash=kw['model_id'],
-                aux_dir=str(aux_dir) if len(bands) > 3 else None, kw=kw)
+    operating = {k: op[k] for k in ('ratio', 'established', 'precision_interval', 'operating_metric')}
+    kw |= dict(stats=stats, bands=bands, temperature=float(T), prior_shift=op['prior_shift'], threshold=op['threshold'], grow_threshold=grow, operating=operating,
+               model_id=model_hash(model))  # hashed once, not per scene
+    return dict(op, temperature=float(T), grow_threshold=grow, model=model, model_name=kw['model_name'], model_hash=kw['model_id'], settings_calibrated=not uncal,
+                aux_dir=str(aux_dir) if len(bands) > 3 else None, notes=notes, kw=kw)
 
 # %% ../nbs/14_inference.ipynb #83a49433
 _WORKER_MODELS: dict = {}   # (source, tracking, checkpoint mtime) -> model: each Dask worker process loads a run once
@@ -770,28 +931,26 @@ REPORT = 'report.json'
 def _joined(s: pd.Series) -> str | None: return ','.join(sorted({str(v) for v in s.dropna()})) or None
 
 def merge_scene_polygons(frames: list[gpd.GeoDataFrame], tol_m: float = 0.01) -> gpd.GeoDataFrame:
-    "One EPSG:4326 layer from the scenes' polygon layers (`predict_scene`'s `_rts.gpkg`): touching or overlapping polygons of different scenes dissolved into one"
+    "One EPSG:4326 layer from the scenes' polygon layers (`predict_scene`'s `_rts.gpkg`): polygons of different scenes that overlap or touch (at a corner too) made one"
     parts = []
     for f in frames:
         if not len(f): continue
         dense = shapely.segmentize(f.geometry.to_numpy(), f.BaseMapResolution.to_numpy(float))
         parts.append(f.drop(columns='geometry').assign(geometry=gpd.GeoSeries(dense, crs=f.crs).to_crs(MERGE_CRS).to_numpy()))
-    cols = ['n_parts', 'area_m2', 'prob_mean', 'prob_max', 'scene_id', 'model_name', 'model_hash', 'threshold', 'temperature', *ARTS_FIELDS]
+    cols = ['n_parts', 'area_m2', 'prob_mean', 'prob_max', 'scene_id', 'model_name', 'model_hash', *OPERATING_FIELDS, 'temperature', *ARTS_FIELDS]
     if not parts: return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs='EPSG:4326'))
     df = pd.concat(parts, ignore_index=True)
     geoms = df.geometry.to_numpy()
     grown = shapely.buffer(geoms, tol_m, join_style='mitre')
     i, j = shapely.STRtree(grown).query(grown, predicate='intersects')
     sid = df.scene_id.to_numpy()
-    k = (i < j) & (sid[i] != sid[j])
-    i, j = i[k], j[k]
-    k = shapely.area(shapely.intersection(grown[i], grown[j])) > 8 * tol_m ** 2   # more than a shared corner
+    k = (i < j) & (sid[i] != sid[j])               # within tol_m of each other, a shared corner too (8-connected, as within a scene)
     _, comp = connected_components(coo_matrix((np.ones(k.sum()), (i[k], j[k])), shape=(len(df), len(df))), directed=False)
     df['comp'], df['prob_sum'] = comp, df.prob_mean * df.pixels
     g = df.groupby('comp', sort=True)
     out = pd.DataFrame(dict(n_parts=g.size(), prob_mean=g.prob_sum.sum() / g.pixels.sum(), prob_max=g.prob_max.max()))
     for c in ('scene_id', 'model_name', 'model_hash', 'RegionName', 'BaseMapDate', 'BaseMapSource'): out[c] = g[c].agg(_joined)
-    for c in ('threshold', 'temperature', 'TrainClass', 'LabelType'): out[c] = g[c].first()
+    for c in (*OPERATING_FIELDS, 'temperature', 'TrainClass', 'LabelType'): out[c] = g[c].first()
     out['BaseMapResolution'] = g.BaseMapResolution.max()
     members = g.indices
     out['UID'] = [df.UID[m[0]] if len(m) == 1 else str(uuid.uuid5(uuid.NAMESPACE_URL, 'rts_seg/merged/' + ','.join(sorted(df.UID[m]))))
@@ -852,7 +1011,11 @@ def _write_json(path: Path, obj: dict):
 PREDICT_SETTINGS = ('size', 'overlap', 'tta', 'precision', 'channels_last', 'compile', 'compile_mode', 'scales', 'erode_nodata_px',
                     'susceptibility', 'susceptibility_cutoff')   # how the maps were made, in report.json
 
+class OperatingPointWarning(UserWarning):
+    "A map made at an operating point that does not hold as calibrated: accepted though not established, grown otherwise, or not the threshold the test report measured"
+
 def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | None = None, threshold: float | None = None,
+                   grow_threshold: float | None = None, accept_unestablished: bool = False, accept_uncalibrated: bool = False,
                    tracking: str | None = None, aux_dir: str | Path | None = None, overwrite: bool = False, scheduler=None,
                    device=None, progress: bool = True, precision: Literal['auto', 'bf16', 'fp16', 'none'] | None = None,
                    compile: bool | None = None, compile_mode: str | None = None, susceptibility: str | Path | None = None,
@@ -860,15 +1023,20 @@ def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | No
     "Predict `scenes` with the run `model_source` (folder or MLflow run id) into `out_dir`: per-scene maps, `report.json`, merged `rts_all.gpkg`"
     t0, files = time.perf_counter(), scene_files(scenes)
     run_kw = {k: v for k, v in dict(precision=precision, compile=compile, compile_mode=compile_mode).items() if v is not None}  # None: the run's config
-    run = run_settings(model_source, ratio, threshold, tracking, aux_dir, **run_kw, susceptibility=susceptibility,   # a bad run or option
-                       susceptibility_cutoff=susceptibility_cutoff, scales=scales, erode_nodata_px=erode_nodata_px, **predict_kw)  # fails before any folder is made
+    run = run_settings(model_source, ratio, threshold, tracking, aux_dir, accept_unestablished, accept_uncalibrated, **run_kw, susceptibility=susceptibility,  # a bad run,
+                       susceptibility_cutoff=susceptibility_cutoff, scales=scales, erode_nodata_px=erode_nodata_px,   # option or operating point
+                       grow_threshold=grow_threshold, **predict_kw)                                                 # fails before any folder is made
+    for note in run['notes']: warnings.warn(note, OperatingPointWarning, stacklevel=2)
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     model = run.pop('model')
     paths = dict(report=out_dir/REPORT, rts_all=out_dir/ALL_POLYGONS)
     source = 'the given (config, model)' if isinstance(model_source, tuple) else str(model_source)
-    report = dict(model_source=source, model_name=run['model_name'], model_hash=run['model_hash'],
-                  temperature=run['temperature'], threshold=run['threshold'], ratio=run['ratio'], calibrated=run['calibrated'],
-                  predict={k: run['kw'].get(k) for k in PREDICT_SETTINGS}, out_dir=str(out_dir), finished=False, counts={},
+    report = dict(model_source=source, model_name=run['model_name'], model_hash=run['model_hash'], temperature=run['temperature'],
+                  prior_shift=run['prior_shift'], map_prevalence=run['map_prevalence'], validation_threshold=run['validation_threshold'],
+                  **operating_fields(run['threshold'], run['grow_threshold'], run), calibrated=run['calibrated'],
+                  threshold_source='user' if threshold is not None else 'calibration', accepted_unestablished=run['established'] is False,
+                  settings_calibrated=run['settings_calibrated'],
+                  notes=run['notes'], predict={k: run['kw'].get(k) for k in PREDICT_SETTINGS}, out_dir=str(out_dir), finished=False, counts={},
                   scenes={f.stem: dict(path=str(f), status='pending', reason=None, seconds=None, polygons=None) for f in files})
     def record(entry: dict | None = None):
         if entry is not None: report['scenes'][Path(entry['path']).stem] = entry
@@ -897,3 +1065,10 @@ def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | No
                   seconds=round(time.perf_counter() - t0, 3), files={k: str(v) for k, v in paths.items()})
     record()
     return report
+
+def failed_scenes(report: dict, most: int = 5) -> str | None:
+    "One line on the failed scenes of a `predict_scenes` report (the first `most` with their reasons), None if none failed"
+    failed = {k: e['reason'] for k, e in report['scenes'].items() if e['status'] == 'failed'}
+    if not failed: return None
+    listed = '; '.join(f"{k}: {v}" for k, v in list(failed.items())[:most]) + (f"; and {len(failed) - most} more" if len(failed) > most else '')
+    return f"{len(failed)} of {len(report['scenes'])} scenes failed (see {Path(report['out_dir'])/REPORT}): {listed}"

@@ -218,7 +218,7 @@ class PadEvalBatch(Callback):
 def rts_learner(dls, cfg, model: torch.nn.Module | None = None, cbs=None, path: str | Path = '.') -> Learner:
     "A fastai Learner for `cfg`: model, loss, AdamW, RTS metrics, mixed precision, channels-last, compile and grad accumulation as configured"
     model = model if model is not None else build_model(cfg)
-    metrics = rts_metrics(ratios=list(cfg.val_realistic_ratios))
+    metrics = rts_metrics(ratios=list(cfg.val_realistic_ratios), iou_thr=float(cfg.object_iou))
     cbs = list(cbs or [])
     if cfg.grad_accum > 1: cbs.append(GradientAccumulation(cfg.grad_accum * dls.train.bs))
     on_gpu = dls.device is not None and torch.device(dls.device).type == 'cuda'

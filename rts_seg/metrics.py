@@ -1,4 +1,4 @@
-"""The guide's metrics for ~0.1 % positives: pixel IoU of the RTS class, object-wise precision and recall, PR-AUC, precision at fixed recall and F0.5, from streaming counts in bounded memory, re-weighted to any tile ratio in one pass, with bootstrap intervals.
+"""The guide's metrics for ~0.1 % positives: pixel IoU of the RTS class, object-wise precision and recall (objects matched one to one), PR-AUC, precision at fixed recall and F0.5, from streaming counts in bounded memory, re-weighted to any tile ratio in one pass, with intervals that hold when false positives are rare.
 
 Docs: https://rts-seg.github.io/rts_seg/metrics.html.md"""
 
@@ -7,13 +7,17 @@ Docs: https://rts-seg.github.io/rts_seg/metrics.html.md"""
 # %% ../nbs/07_metrics.ipynb #3c4660c4
 from __future__ import annotations
 import cv2, numpy as np, torch
+from scipy import ndimage as ndi
+from scipy.stats import gamma as gamma_dist
 from fastai.learner import Metric
 from .core import parse_ratio, ratio_name, rng
 
 # %% auto #0
-__all__ = ['iou_rts', 'components', 'match_objects', 'object_counts', 'object_pr', 'PRCounts', 'neg_tile_weight', 'curve',
-           'average_precision', 'fbeta', 'precision_at_recall', 'recall_at_precision', 'threshold_for_precision',
-           'pr_auc', 'Evaluator', 'RTSMetric', 'rts_metrics']
+__all__ = ['OBJECT_IOUS', 'HIST_FIGURES', 'iou_rts', 'components', 'greedy_matches', 'match_objects', 'object_counts',
+           'object_pr', 'iou_name', 'count_columns', 'tile_counts', 'hysteresis_counts', 'PRCounts', 'neg_tile_weight',
+           'curve', 'average_precision', 'fbeta', 'precision_at_recall', 'recall_at_precision',
+           'threshold_for_precision', 'pr_auc', 'count_figures', 'CountDraws', 'ranking_figures', 'ranking_intervals',
+           'Evaluator', 'RTSMetric', 'rts_metrics']
 
 # %% ../nbs/07_metrics.ipynb #d34952fa
 def _np(x) -> np.ndarray:
@@ -32,6 +36,8 @@ def iou_rts(pred, target, valid=None, threshold: float = 0.5) -> float:
     return float(inter / union) if union else 1.0
 
 # %% ../nbs/07_metrics.ipynb #e7ea2462
+OBJECT_IOUS = (0.1, 0.3, 0.5)   # the team's design: 0.1 "found something", 0.3 the preferred criterion, 0.5 the common one
+
 def components(mask: np.ndarray, min_area: int = 0) -> tuple[np.ndarray, int]:
     "8-connected components of a 2-D mask (components under `min_area` px removed): labels and count"
     if min_area > 1:
@@ -45,19 +51,37 @@ def components(mask: np.ndarray, min_area: int = 0) -> tuple[np.ndarray, int]:
         lab, n = remap[lab], int(keep.sum())
     return lab, n
 
-def match_objects(pred, target, iou_thr: float = 0.5, min_area: int = 0, valid=None) -> np.ndarray:
-    "Object counts of one tile: [predicted, predicted matched, true, true found]"
-    p, t = _binary(pred), _binary(target)
+def greedy_matches(iou: np.ndarray, score: np.ndarray, iou_thr: float) -> np.ndarray:
+    "One-to-one matches of predicted (rows) to true objects (columns) of an IoU matrix: predictions by `score`, highest first, each taking the free true object it overlaps most at IoU >= `iou_thr`; the true index per prediction (-1: none)"
+    out = np.full(iou.shape[0], -1)
+    if not iou.size: return out
+    rows = np.flatnonzero(iou.max(1) >= iou_thr)                  # only these can match at all
+    free = np.ones(iou.shape[1], bool)
+    for i in rows[np.argsort(-np.asarray(score)[rows], kind='stable')]:
+        cand = np.where(free & (iou[i] >= iou_thr), iou[i], -1.)
+        j = int(cand.argmax())
+        if cand[j] >= 0: out[i], free[j] = j, False
+    return out
+
+def _overlap(lp: np.ndarray, n_p: int, lt: np.ndarray, n_t: int, at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    "IoU matrix (n_p × n_t) of two label images and the predicted objects' areas (with the background at 0)"
+    both = (lp > 0) & (lt > 0)
+    inter = np.bincount(lp[both] * (n_t + 1) + lt[both], minlength=(n_p + 1) * (n_t + 1)).reshape(n_p + 1, n_t + 1)
+    ap = np.bincount(lp.ravel(), minlength=n_p + 1)
+    at = np.bincount(lt.ravel(), minlength=n_t + 1) if at is None else at
+    return (inter / np.maximum(ap[:, None] + at[None, :] - inter, 1))[1:, 1:], ap
+
+def match_objects(pred, target, iou_thr: float | list = 0.3, min_area: int = 0, valid=None, threshold: float = 0.5) -> np.ndarray:
+    "Object counts of one tile: [predicted, true, matched at each of `iou_thr`]; predicted objects are the components of `pred >= threshold` (probabilities) or of `pred` (a mask), matched one-to-one by mean probability"
+    ious, prob = np.atleast_1d(iou_thr), _np(pred).astype(np.float64)
+    p, t = _binary(pred, threshold), _binary(target)
     if valid is not None: v = _binary(valid); p, t = p & v, t & v
     lp, n_p = components(p, min_area)
     lt, n_t = components(t, min_area)
-    if not n_p or not n_t: return np.array([n_p, 0, n_t, 0])
-    both = (lp > 0) & (lt > 0)
-    inter = np.bincount(lp[both] * (n_t + 1) + lt[both], minlength=(n_p + 1) * (n_t + 1)).reshape(n_p + 1, n_t + 1)
-    ap, at = np.bincount(lp.ravel(), minlength=n_p + 1), np.bincount(lt.ravel(), minlength=n_t + 1)
-    iou = inter / np.maximum(ap[:, None] + at[None, :] - inter, 1)
-    hit = iou[1:, 1:] >= iou_thr
-    return np.array([n_p, hit.any(1).sum(), n_t, hit.any(0).sum()])
+    if not n_p or not n_t: return np.array([n_p, n_t] + [0] * len(ious))
+    iou, ap = _overlap(lp, n_p, lt, n_t)
+    score = np.bincount(lp.ravel(), prob.ravel(), n_p + 1)[1:] / ap[1:]
+    return np.array([n_p, n_t] + [int((greedy_matches(iou, score, x) >= 0).sum()) for x in ious])
 
 def _tiles(pred, target, valid=None):
     "Per-tile 2-D `(pred, target, valid)` from N×H×W or N×1×H×W inputs (valid None when not given)"
@@ -66,16 +90,96 @@ def _tiles(pred, target, valid=None):
     v = [None] * len(p) if valid is None else _binary(valid).reshape(-1, *p.shape[-2:])
     return zip(p, t, v)
 
-def object_counts(pred, target, iou_thr: float = 0.5, min_area: int = 0, valid=None) -> np.ndarray:
-    "`match_objects` for each tile of N×H×W (or N×1×H×W) inputs: an N×4 array"
-    return np.stack([match_objects(a, b, iou_thr, min_area, c) for a, b, c in _tiles(pred, target, valid)])
+def object_counts(pred, target, iou_thr: float | list = 0.3, min_area: int = 0, valid=None, threshold: float = 0.5) -> np.ndarray:
+    "`match_objects` for each tile of N×H×W (or N×1×H×W) inputs: an N×(2 + IoU levels) array"
+    return np.stack([match_objects(a, b, iou_thr, min_area, c, threshold) for a, b, c in _tiles(pred, target, valid)])
 
 def _ratio(num, den) -> float: return float(num / den) if den else 0.0
 
-def object_pr(pred, target, iou_thr: float = 0.5, min_area: int = 0, valid=None) -> tuple[float, float]:
+def object_pr(pred, target, iou_thr: float = 0.3, min_area: int = 0, valid=None, threshold: float = 0.5) -> tuple[float, float]:
     "Object-wise (precision, recall) over one or many tiles; 0 where undefined (no predictions, no true objects)"
-    c = object_counts(pred, target, iou_thr, min_area, valid).sum(0)
-    return _ratio(c[1], c[0]), _ratio(c[3], c[2])
+    c = object_counts(pred, target, iou_thr, min_area, valid, threshold).sum(0)
+    return _ratio(c[2], c[0]), _ratio(c[2], c[1])
+
+# %% ../nbs/07_metrics.ipynb #d64392d2
+def iou_name(iou: float) -> str:
+    "The suffix of a figure at an IoU level: 0.3 -> 'iou30'"
+    return f'iou{round(100 * iou):02d}'
+
+def count_columns(ious=OBJECT_IOUS) -> list[str]:
+    "Names of `tile_counts`' columns"
+    return ['pred', 'true', 'tp_px', 'fp_px'] + [f'match_{iou_name(x)}' for x in ious]
+
+def tile_counts(prob: np.ndarray, target: np.ndarray, valid: np.ndarray | None = None, thresholds=(0.5,), min_area: int = 0,
+                ious=OBJECT_IOUS, above: np.ndarray | None = None) -> np.ndarray:
+    "Counts of one tile at each of ascending `thresholds` (K×C, columns `count_columns(ious)`): the map's objects (components of `prob >= t` of at least `min_area` px), true objects, the map's true and false positive pixels, one-to-one matches at each IoU"
+    K, L = len(thresholds), len(ious)
+    out = np.zeros((K, 4 + L), np.int64)
+    t = _binary(target)
+    if valid is not None: t = t & valid
+    lt, n_t = components(t, min_area)
+    out[:, 1] = n_t
+    at = np.bincount(lt.ravel(), minlength=n_t + 1) if n_t else None
+    r0 = c0 = 0; crop = prob; keep = None                          # the box that holds every object still large enough
+    for j, thr in enumerate(thresholds):
+        if above is not None:
+            if above[j] == 0: break                                 # nothing at or above this threshold
+            if j and above[j] == above[j - 1]: out[j] = out[j - 1]; continue   # the same pixels: the same map
+        m = crop >= thr
+        if valid is not None: m &= valid[r0:r0 + m.shape[0], c0:c0 + m.shape[1]]
+        if keep is not None: m &= keep
+        # masks are nested: a component under min_area stays under it at every higher threshold, so only the
+        # components still large enough are looked at again, on their bounding box
+        rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+        if not len(rows): break
+        r0, c0 = r0 + rows[0], c0 + cols[0]
+        m = m[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        crop = crop[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        lab, n = components(m, min_area)
+        if not n: break
+        keep = lab > 0
+        tc = t[r0:r0 + m.shape[0], c0:c0 + m.shape[1]]
+        tp = int((keep & tc).sum())
+        out[j, :4] = n, n_t, tp, int(keep.sum()) - tp
+        if n_t:
+            iou, ap = _overlap(lab, n, lt[r0:r0 + m.shape[0], c0:c0 + m.shape[1]], n_t, at)
+            if iou.max() >= min(ious):
+                score = np.bincount(lab.ravel(), crop.ravel().astype(np.float64), n + 1)[1:] / ap[1:]
+                for l, x in enumerate(ious): out[j, 4 + l] = int((greedy_matches(iou, score, x) >= 0).sum())
+    return out
+
+# %% ../nbs/07_metrics.ipynb #880f3407
+def hysteresis_counts(prob: np.ndarray, target: np.ndarray, valid: np.ndarray | None = None, thresholds=(0.5,), grow: float = 0.3,
+                      min_area: int = 0, ious=OBJECT_IOUS, plain: np.ndarray | None = None) -> np.ndarray:
+    "`tile_counts` of the map with hysteresis: at each threshold t above `grow`, the components of `prob >= grow` (at least `min_area` px) that hold a pixel >= t; at t <= `grow`, the plain map (`plain`: its `tile_counts` when already counted)"
+    thresholds = np.asarray(thresholds)
+    low = thresholds <= grow
+    out = np.zeros((len(thresholds), 4 + len(ious)), np.int64)
+    if low.any(): out[low] = plain[low] if plain is not None else tile_counts(prob, target, valid, thresholds[low], min_area, ious)
+    if low.all(): return out
+    t = _binary(target)
+    if valid is not None: t = t & valid
+    lt, n_t = components(t, min_area)
+    out[:, 1] = n_t
+    m = prob >= grow
+    if valid is not None: m &= valid
+    rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+    if not len(rows): return out
+    box = np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]           # every grown component lies in this box
+    lab, n = components(m[box], min_area)
+    if not n: return out
+    ix, pc = np.arange(1, n + 1), prob[box]
+    area = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+    pmax = np.asarray(ndi.maximum(pc, lab, ix))
+    mean = np.bincount(lab.ravel(), pc.ravel().astype(np.float64), n + 1)[1:] / area
+    tp = np.bincount(lab[t[box]], minlength=n + 1)[1:]
+    iou = _overlap(lab, n, lt[box], n_t, np.bincount(lt.ravel(), minlength=n_t + 1))[0] if n_t else np.zeros((n, 0))
+    for j in np.flatnonzero(~low):
+        kept = pmax >= thresholds[j]
+        if not kept.any(): break
+        out[j, 0], out[j, 2], out[j, 3] = kept.sum(), tp[kept].sum(), area[kept].sum() - tp[kept].sum()
+        if n_t: out[j, 4:] = [int((greedy_matches(iou[kept], mean[kept], x) >= 0).sum()) for x in ious]
+    return out
 
 # %% ../nbs/07_metrics.ipynb #ab3170ef
 class PRCounts:
@@ -169,60 +273,136 @@ def pr_auc(probs, target, valid=None, n_bins: int = 1000) -> float:
     "PR-AUC (average precision) of probabilities against a target, over one or many tiles, from binned counts"
     return average_precision(*PRCounts(n_bins).update(probs, target, valid).class_hists())
 
-# %% ../nbs/07_metrics.ipynb #342b62f3
-class Evaluator:
-    "Streaming evaluation of probability maps: pixel, PR and object figures at any tile ratio, with bootstrap intervals"
-    def __init__(self, threshold: float = 0.5, iou_thr: float = 0.5, min_area: int = 0, n_bins: int = 1000,
-                 boot_bins: int = 100, fixed_recall: float = 0.5):
-        self.threshold, self.iou_thr, self.min_area, self.fixed_recall = threshold, iou_thr, min_area, fixed_recall
-        self.counts, self.coarse = PRCounts(n_bins), PRCounts(boot_bins)
-        self.objects = np.zeros((2, 4), np.int64)
-        self.tile_kind, self.tile_hist, self.tile_obj = [], [], []
+# %% ../nbs/07_metrics.ipynb #3e90aca7
+def _div(num, den):
+    "num / den elementwise, 0 where den is 0"
+    num, den = np.asarray(num, float), np.asarray(den, float)
+    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den > 0)
 
-    def update(self, probs, target, valid=None):
-        "Add a batch of tiles: probabilities, (soft) targets cut at 0.5, optional valid masks"
-        for a, b, c in _tiles(probs, target, valid):
+def count_figures(pos: np.ndarray, neg: np.ndarray, rts_px, w: float = 1., ious=OBJECT_IOUS, iou: float = 0.3) -> dict:
+    "Figures from `tile_counts` summed over positive tiles (`pos`) and negative tiles (`neg`, weighted by `w`), any leading shape; `rts_px`: RTS pixels of the positive tiles"
+    pos, neg = np.asarray(pos, float), np.asarray(neg, float)
+    col = {c: k for k, c in enumerate(count_columns(ious))}
+    pred = pos[..., 0] + w * neg[..., 0]
+    tp, fp = pos[..., 2], pos[..., 3] + w * neg[..., 3]
+    fn = np.asarray(rts_px, float) - tp
+    f = dict(object_precision=_div(pos[..., col[f'match_{iou_name(iou)}']], pred),
+             object_recall=_div(pos[..., col[f'match_{iou_name(iou)}']], pos[..., 1]),
+             pixel_precision=_div(tp, tp + fp), pixel_recall=_div(tp, tp + fn), iou_rts=_div(tp, tp + fp + fn),
+             f05=_div(1.25 * tp, 1.25 * tp + 0.25 * fn + fp), f1=_div(2 * tp, 2 * tp + fn + fp),
+             found=pos[..., col[f'match_{iou_name(iou)}']], predicted=pred)
+    for x in ious:
+        m = pos[..., col[f'match_{iou_name(x)}']]
+        f[f'object_precision_{iou_name(x)}'], f[f'object_recall_{iou_name(x)}'] = _div(m, pred), _div(m, pos[..., 1])
+    return f
+
+class CountDraws:
+    "Replicates of a pass's counts: positive tiles resampled with replacement; false positives per negative tile drawn from a gamma whose upper quantiles are the exact Poisson bounds, widened by the tiles' overdispersion"
+    def __init__(self, pos: np.ndarray, pos_rts: np.ndarray, neg_sum: np.ndarray, neg_sumsq: np.ndarray, n_neg: int,
+                 n: int = 1000, seed: int = 42, min_size: float = 1.):
+        pos = np.asarray(pos, float)                               # P×K×C counts of the positive tiles
+        P, self.n, self.n_neg = len(pos), n, int(n_neg)
+        g = rng(seed)
+        pick = g.multinomial(P, np.full(P, 1 / P), size=n).astype(float) if P else np.zeros((n, 0))
+        self.pos = (pick @ pos.reshape(P, -1)).reshape(n, *pos.shape[1:]) if P else np.zeros((n, *pos.shape[1:]))
+        self.rts = pick @ np.asarray(pos_rts, float)
+        neg_sum, K = np.asarray(neg_sum, float), pos.shape[1]
+        self.neg = np.zeros((n, *neg_sum.shape))
+        if n_neg:
+            k = neg_sum[:, 0]                                       # false objects in the negative tiles, per threshold
+            mean = k / n_neg
+            var = np.maximum(np.asarray(neg_sumsq, float) / n_neg - mean ** 2, 0) * n_neg / max(n_neg - 1, 1)
+            phi = np.where(k > 0, np.maximum(var / np.where(mean > 0, mean, 1), 1.), 1.)
+            u = g.random(n)[:, None]                                # one quantile per replicate: thresholds move together
+            # false objects per negative tile: Garwood's upper tail above the median, his lower tail below it
+            with np.errstate(invalid='ignore'):
+                lam = np.where(u >= 0.5, gamma_dist.ppf(u, (k + 1) / phi, scale=phi / n_neg),
+                               np.nan_to_num(gamma_dist.ppf(u, np.maximum(k, 1e-300) / phi, scale=phi / n_neg)) * (k > 0))
+            psize = self.pos_size(pos.sum(0), min_size)
+            size = np.where(k > 0, neg_sum[:, 3] / np.maximum(k, 1), psize)   # pixels per false object
+            self.neg[..., 0], self.neg[..., 3] = lam * n_neg, lam * n_neg * size
+        self.phi = phi if n_neg else np.ones(K)
+
+    @staticmethod
+    def pos_size(pos_sum: np.ndarray, min_size: float) -> np.ndarray:
+        "Mean pixels of a predicted object in the positive tiles, per threshold (`min_size` where none)"
+        return np.where(pos_sum[:, 0] > 0, (pos_sum[:, 2] + pos_sum[:, 3]) / np.maximum(pos_sum[:, 0], 1), min_size)
+
+    def figures(self, w: float, ious=OBJECT_IOUS, iou: float = 0.3) -> dict:
+        "`count_figures` of every replicate (n×K arrays), negative tiles weighted by `w`"
+        return count_figures(self.pos, self.neg, self.rts[:, None], w, ious, iou)
+
+    def interval(self, w: float, ci: float = 0.95, ious=OBJECT_IOUS, iou: float = 0.3) -> dict:
+        "`{figure: (lo, hi)}` (arrays over the thresholds): the central `ci` of the replicates"
+        a = (1 - ci) / 2
+        return {k: tuple(np.quantile(v, [a, 1 - a], axis=0)) for k, v in self.figures(w, ious, iou).items()}
+
+# %% ../nbs/07_metrics.ipynb #342b62f3
+HIST_FIGURES = ('pr_auc', 'precision_at_recall')   # figures of the whole ranking, from the probability histograms
+
+def ranking_figures(pos_hist: np.ndarray, neg_hist: np.ndarray, fixed_recall: float = 0.5) -> dict:
+    "PR-AUC and the precision at `fixed_recall` from (re-weighted) class histograms"
+    return dict(pr_auc=average_precision(pos_hist, neg_hist), precision_at_recall=precision_at_recall(curve(pos_hist, neg_hist), fixed_recall))
+
+def ranking_intervals(kind, hist, ratio: str | None = None, n: int = 1000, ci: float = 0.95, seed: int = 42, fixed_recall: float = 0.5) -> dict:
+    "Intervals `{name: (lo, hi)}` of `ranking_figures` over tiles resampled with replacement, positive and negative tiles apart (`kind`: 1 positive; `hist`: per-tile 2×bins)"
+    kind, hist = np.asarray(kind), np.stack(hist)
+    g, res = rng(seed), []
+    groups = [np.flatnonzero(kind == k) for k in (0, 1)]
+    for _ in range(n):
+        pick = [g.choice(ix, len(ix)) if len(ix) else ix for ix in groups]
+        wb = neg_tile_weight(np.array([len(pick[0]), len(pick[1])]), ratio)
+        hn, hp = hist[pick[0]].sum(0), hist[pick[1]].sum(0)
+        res.append(ranking_figures(hp[1] + wb * hn[1], hp[0] + wb * hn[0], fixed_recall))
+    a = (1 - ci) / 2
+    return {k: tuple(np.quantile([r[k] for r in res], [a, 1 - a])) for k in HIST_FIGURES}
+
+class Evaluator:
+    "Streaming evaluation of probability maps at one threshold: the map's pixel and object figures and PR-AUC at any tile ratio, with intervals"
+    def __init__(self, threshold: float = 0.5, iou_thr: float = 0.3, min_area: int = 0, n_bins: int = 1000,
+                 boot_bins: int = 100, fixed_recall: float = 0.5, ious=OBJECT_IOUS):
+        self.threshold, self.iou_thr, self.min_area, self.fixed_recall = threshold, iou_thr, min_area, fixed_recall
+        self.ious = tuple(sorted({*ious, iou_thr}))
+        self.counts, self.coarse = PRCounts(n_bins), PRCounts(boot_bins)
+        self.tile_kind, self.tile_hist, self.tile_counts, self.tile_rts = [], [], [], []
+
+    def update(self, probs, target, valid=None, min_area=None):
+        "Add a batch of tiles: probabilities, (soft) targets cut at 0.5, optional valid masks and per-tile minimum areas (px)"
+        for i, (a, b, c) in enumerate(_tiles(probs, target, valid)):
             k, h = self.counts.tile_hist(a, b, c)
             self.counts.add(k, h)
             _, hc = self.coarse.tile_hist(a, b, c)
-            o = match_objects(a >= self.threshold, b, self.iou_thr, self.min_area, c)
-            self.objects[k] += o
-            self.tile_kind.append(k); self.tile_hist.append(hc.astype(np.int32)); self.tile_obj.append(o)
+            ma = self.min_area if min_area is None else int(np.atleast_1d(min_area)[i])
+            self.tile_kind.append(k); self.tile_hist.append(hc.astype(np.int32)); self.tile_rts.append(int(h[1].sum()))
+            self.tile_counts.append(tile_counts(a, b, c, [self.threshold], ma, self.ious)[0])
         return self
 
-    def _figures(self, pos, neg, obj, tiles, ratio) -> dict:
-        "Headline figures from (already re-weighted) class histograms and object counts by tile kind"
-        w = neg_tile_weight(tiles, ratio)
-        c = curve(pos, neg)
-        i = _at(c, self.threshold)
-        n_pred = obj[1][0] + w * obj[0][0]
-        return dict(iou_rts=_ratio(c['tp'][i], c['tp'][i] + c['fp'][i] + c['fn'][i]),
-                    precision=_ratio(obj[1][1], n_pred), recall=_ratio(obj[1][3], obj[1][2]),
-                    pr_auc=average_precision(pos, neg), f05=fbeta(c, self.threshold, 0.5), f1=fbeta(c, self.threshold, 1.0),
-                    pixel_precision=_ratio(c['tp'][i], c['tp'][i] + c['fp'][i]), pixel_recall=_ratio(c['tp'][i], c['tp'][i] + c['fn'][i]),
-                    precision_at_recall=precision_at_recall(c, self.fixed_recall))
+    def sums(self) -> tuple[np.ndarray, np.ndarray, int]:
+        "Counts summed over positive and over negative tiles, and the positive tiles' RTS pixels"
+        kind, c = np.array(self.tile_kind, int), np.array(self.tile_counts).reshape(-1, 4 + len(self.ious))
+        return c[kind == 1].sum(0), c[kind == 0].sum(0), int(np.array(self.tile_rts)[kind == 1].sum())
 
     def summary(self, ratio: str | None = None) -> dict:
         "Headline figures; with `ratio`, negative tiles re-weighted to it and names suffixed (`_r500`)"
-        pos, neg = self.counts.class_hists(ratio)
-        f = self._figures(pos, neg, self.objects, self.counts.tiles, ratio)
+        pos, neg, rts = self.sums()
+        f = count_figures(pos, neg, rts, neg_tile_weight(self.counts.tiles, ratio), self.ious, self.iou_thr)
+        f = {k: float(v) for k, v in f.items()} | ranking_figures(*self.counts.class_hists(ratio), self.fixed_recall)
         return f if ratio is None else {f'{k}_{ratio_name(ratio)}': v for k, v in f.items()}
 
+    def draws(self, n: int = 1000, seed: int = 42) -> CountDraws:
+        "`CountDraws` of the tiles seen"
+        kind, c = np.array(self.tile_kind, int), np.array(self.tile_counts).reshape(-1, 4 + len(self.ious))
+        neg = c[kind == 0]
+        return CountDraws(c[kind == 1][:, None], np.array(self.tile_rts)[kind == 1], neg.sum(0)[None],
+                          (neg[:, 0].astype(float) ** 2).sum(0, keepdims=True), len(neg), n, seed, max(self.min_area, 1))
+
     def bootstrap(self, ratio: str | None = None, n: int = 1000, ci: float = 0.95, seed: int = 42) -> dict:
-        "Percentile intervals `{name: (lo, hi)}` of the headline figures over tiles resampled with replacement"
-        kind, hist, obj = np.array(self.tile_kind), np.stack(self.tile_hist), np.stack(self.tile_obj)
-        g, res = rng(seed), []
-        groups = [np.flatnonzero(kind == k) for k in (0, 1)]
-        for _ in range(n):
-            pick = [g.choice(ix, len(ix)) if len(ix) else ix for ix in groups]
-            tiles = np.array([len(pick[0]), len(pick[1])])
-            w = neg_tile_weight(tiles, ratio)
-            hn, hp = hist[pick[0]].sum(0), hist[pick[1]].sum(0)
-            o = np.stack([obj[pick[0]].sum(0), obj[pick[1]].sum(0)])
-            res.append(self._figures(hp[1] + w * hn[1], hp[0] + w * hn[0], o, tiles, ratio))
-        a = (1 - ci) / 2
+        "Intervals `{name: (lo, hi)}`: count figures from `CountDraws`, PR-AUC and precision at recall from tiles resampled with replacement"
+        w = neg_tile_weight(self.counts.tiles, ratio)
+        out = {k: (float(lo[0]), float(hi[0])) for k, (lo, hi) in self.draws(n, seed).interval(w, ci, self.ious, self.iou_thr).items()}
+        out |= ranking_intervals(self.tile_kind, self.tile_hist, ratio, n, ci, seed, self.fixed_recall)
         sfx = '' if ratio is None else f'_{ratio_name(ratio)}'
-        return {k + sfx: tuple(np.quantile([r[k] for r in res], [a, 1 - a])) for k in res[0]}
+        return {k + sfx: v for k, v in out.items()}
 
 # %% ../nbs/07_metrics.ipynb #02b23cdb
 class _Shared:
@@ -250,8 +430,8 @@ class RTSMetric(Metric):
     @property
     def name(self): return self.key if self.ratio is None else f'{self.key}_{ratio_name(self.ratio)}'
 
-def rts_metrics(ratios=(), keys=('iou_rts', 'precision', 'recall', 'pr_auc', 'f05'), **kw) -> list[RTSMetric]:
+def rts_metrics(ratios=(), keys=('iou_rts', 'object_precision', 'object_recall', 'pr_auc', 'f05'), **kw) -> list[RTSMetric]:
     "fastai metrics sharing one Evaluator: `keys` as measured, then `keys` re-weighted to each of `ratios`"
     sh = _Shared(**kw)
     ms = [RTSMetric(sh, k, owner=(i == 0)) for i, k in enumerate(keys)]
-    return ms + [RTSMetric(sh, k, r) for r in ratios for k in keys if k != 'recall']
+    return ms + [RTSMetric(sh, k, r) for r in ratios for k in keys if k != 'object_recall']

@@ -1,4 +1,4 @@
-"""Operating thresholds (guide §6.1 step 4, §7.2): one pass over a validation split, the threshold with the most recall at a target precision for each val-realistic prevalence, its sensitivity to the prevalence, and a threshold slider.
+"""Operating thresholds (guide §6.1 step 4, §7.2): one pass over a validation split, the threshold with the most recall whose precision is *established* at the target for each val-realistic prevalence (the lower end of its interval reaches it), its sensitivity to the prevalence, and a threshold slider.
 
 Docs: https://rts-seg.github.io/rts_seg/threshold.html.md"""
 
@@ -6,20 +6,29 @@ Docs: https://rts-seg.github.io/rts_seg/threshold.html.md"""
 
 # %% ../nbs/12_threshold.ipynb #4a9f4930
 from __future__ import annotations
-import copy, heapq, json, math
+import heapq, json, math
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 import numpy as np, pandas as pd, torch
+from pyproj import Proj, Transformer
 from scipy.special import expit, logit
+from scipy.stats import gamma as gamma_dist
 from matplotlib.figure import Figure
 from .core import InputError, parse_ratio, ratio_name, CONFIG_DEFAULTS
-from .metrics import Evaluator, components, curve, threshold_for_precision, neg_tile_weight, _tiles, _np, _at
-from .calibrate import LogitHistogram, frozen_outputs, reliability_diagram, save_temperature, _check_temperature
+from .metrics import (OBJECT_IOUS, PRCounts, CountDraws, average_precision, count_columns, count_figures, iou_name,
+                             neg_tile_weight, tile_counts, hysteresis_counts, _tiles, _np)
+from .calibrate import LogitHistogram, frozen_outputs, reliability_diagram, save_temperature, fit_prior_shift, ece, _check_temperature
+
 
 # %% auto #0
-__all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'DEFAULT_THRESHOLDS', 'PASS_SCALE', 'OVERLAY_COLOURS', 'DATA_LOCATIONS',
-           'MACHINE_SETTINGS', 'check_split', 'min_area_px', 'ValidationPass', 'choose_threshold', 'select_thresholds',
-           'sensitivity', 'pr_figure', 'write_threshold_outputs', 'validation_pass_learner', 'ThresholdExplorer',
-           'pixel_size_m', 'open_run', 'calibrate_run']
+__all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'DEFAULT_THRESHOLDS', 'PASS_SCALE', 'GROW_CANDIDATES', 'OVERLAY_COLOURS',
+           'DATA_LOCATIONS', 'MACHINE_SETTINGS', 'TEST_EVALUATED_TAG', 'CALIBRATED_AFTER_TEST_TAG', 'PASS_SETTINGS',
+           'check_split', 'min_area_px', 'tile_min_area_px', 'MapCounts', 'ValidationPass', 'OperatingRule',
+           'operating_curve', 'negatives_needed', 'select_thresholds', 'choose_grow', 'sensitivity', 'pr_figure',
+           'write_threshold_outputs', 'validation_pass_learner', 'run_validation_pass', 'ThresholdExplorer',
+           'pixel_size_m', 'open_run', 'test_evaluated', 'map_prevalence', 'threshold_record', 'calibrate_run']
 
 # %% ../nbs/12_threshold.ipynb #2692fea2
 def check_split(split: str) -> str:
@@ -37,6 +46,18 @@ def min_area_px(min_area_m2: float = MIN_AREA_M2, pixel_size_m: float = 3.) -> i
     if not (min_area_m2 >= 0 and pixel_size_m > 0): raise InputError(f"min_area_m2 must be >= 0 and pixel_size_m > 0, found {min_area_m2}, {pixel_size_m}")
     return math.ceil(min_area_m2 / pixel_size_m ** 2 - 1e-9)
 
+def tile_min_area_px(index: pd.DataFrame, min_area_m2: float = MIN_AREA_M2) -> pd.Series:
+    "Per tile of a tile index: the fewest pixels an object needs to cover `min_area_m2` on the ground (a pixel's area over its CRS's areal scale at the tile's centre): the rule the map's polygons follow"
+    out = pd.Series(0, index=index.index, dtype=np.int64)
+    if min_area_m2 <= 0 or not len(index): return out
+    for crs, g in index.groupby('crs', sort=False):
+        cx, cy = ((g.minx + g.maxx) / 2).to_numpy(), ((g.miny + g.maxy) / 2).to_numpy()
+        lon, lat = Transformer.from_crs(crs, 'EPSG:4326', always_xy=True).transform(cx, cy)
+        areal = Proj(crs).get_factors(np.asarray(lon, float), np.asarray(lat, float)).areal_scale
+        ground = ((g.maxx - g.minx) / g.width * (g.maxy - g.miny) / g.height).to_numpy() / areal
+        out[g.index] = np.ceil(min_area_m2 / ground - 1e-9).astype(np.int64)
+    return out
+
 # %% ../nbs/12_threshold.ipynb #8c091796
 def _stretch(img: np.ndarray) -> np.ndarray:
     "An H×W×3 uint8 picture of a C×H×W image (first three bands, or the first repeated), 2–98 % stretched per band"
@@ -48,11 +69,35 @@ def _stretch(img: np.ndarray) -> np.ndarray:
 DEFAULT_THRESHOLDS = np.arange(1, 200) / 200  # 0.005 … 0.995: edges of the bootstrap's 200-bin histograms
 PASS_SCALE = 4.   # the logit scale binned before T is known: see the prose
 
+class MapCounts:
+    "The map's counts at every grid threshold: kept per positive tile (K×C), summed over negative tiles (with the sum of squared object counts)"
+    def __init__(self, K: int, C: int):
+        self.pos, self.pos_rts = [], []
+        self.neg_sum, self.neg_sumsq, self.n_neg = np.zeros((K, C), np.int64), np.zeros(K), 0
+
+    def add(self, kind: int, c: np.ndarray, rts: int):
+        "Add one tile's counts (`kind` 1: a positive tile, with `rts` RTS pixels)"
+        if kind: self.pos.append(c.astype(np.int32)); self.pos_rts.append(int(rts))
+        else: self.neg_sum += c; self.neg_sumsq += c[:, 0].astype(float) ** 2; self.n_neg += 1
+
+    def sums(self) -> tuple[np.ndarray, np.ndarray, int]:
+        "Counts summed over positive and over negative tiles (K×C each) and the positive tiles' RTS pixels"
+        pos = np.sum(self.pos, 0, dtype=np.int64) if self.pos else np.zeros_like(self.neg_sum)
+        return pos, self.neg_sum, int(sum(self.pos_rts))
+
+    def draws(self, n: int = 1000, seed: int = 42, min_size: float = 1.) -> CountDraws:
+        "`CountDraws` of these counts"
+        pos = np.stack(self.pos) if self.pos else np.zeros((0, *self.neg_sum.shape), np.int32)
+        return CountDraws(pos, np.array(self.pos_rts, float), self.neg_sum, self.neg_sumsq, self.n_neg, n, seed, min_size)
+
+GROW_CANDIDATES = (0.3, 0.5, 0.7)   # hysteresis's grow thresholds tried, on the pass's binned scale
+
 class ValidationPass:
     "Everything threshold selection and the slider need from one pass over a validation split, in memory bounded by bins and tiles"
     def __init__(self, split: str = 'val_realistic', temperature: float | None = None, min_area: int | None = None,
-                 iou_thr: float = 0.5, thresholds=None, n_bins: int = 1000, boot_bins: int = 200,
-                 n_gallery: int = 6, gallery_at=(0.3, 0.5, 0.7), scale: float | None = None, shift: float = 0.):
+                 iou_thr: float = 0.3, thresholds=None, n_bins: int = 1000, boot_bins: int = 200,
+                 n_gallery: int = 6, gallery_at=(0.3, 0.5, 0.7), scale: float | None = None, shift: float = 0., ious=OBJECT_IOUS,
+                 grow=()):
         self.split = check_split(split)
         self.t_given = None if temperature is None else _check_temperature(temperature)
         self.scale = _check_temperature(scale if scale is not None else self.t_given or PASS_SCALE, 'scale')
@@ -65,50 +110,27 @@ class ValidationPass:
         self.edges = np.rint(self.thresholds * n_bins).astype(np.int64)    # each grid threshold's bin index
         if np.abs(self.edges / n_bins - self.thresholds).max() > 1e-9 or self.edges.min() < 1 or self.edges.max() >= n_bins:
             raise ValueError(f"thresholds must be bin edges k/{n_bins} inside (0, 1), found {self.thresholds}")
-        # the Evaluator's figures at its own threshold use the grid's object counts there: put it on the grid
-        self.ev = Evaluator(threshold=float(self.thresholds[np.abs(self.thresholds - 0.5).argmin()]), iou_thr=iou_thr,
-                            min_area=self.min_area, n_bins=n_bins, boot_bins=boot_bins)
-        self._j_ev = int(np.abs(self.thresholds - self.ev.threshold).argmin())
-        self.iou_thr, self.tile_objects, self.tile_ids = iou_thr, [], []
-        self._t_fit = (-1, None)
+        self.iou_thr, self.ious = iou_thr, tuple(sorted({*ious, iou_thr}))
+        self.hist, self.boot_bins = PRCounts(n_bins), boot_bins   # the ranking (PR-AUC), whatever the threshold
+        K, C = len(self.thresholds), 4 + len(self.ious)
+        self.grow = [int(np.rint(g * n_bins)) for g in grow]      # hysteresis's grow thresholds (bin edges) tried besides the plain map
+        self.maps = {None: MapCounts(K, C)} | {g: MapCounts(K, C) for g in self.grow}
+        self.tile_kind, self.tile_hist, self.tile_ids, self.min_areas = [], [], [], []
+        self._t_fit, self._draws = (-1, None), {}
         self.n_gallery = n_gallery
         self.gallery_at = [int(np.rint(t * n_bins)) for t in gallery_at]
         self._heaps = [[] for _ in range(len(self.gallery_at) + 1)]   # + the positive tiles with most missed RTS
         self.kept, self._seq = {}, 0
 
-    def _tile_objects(self, pb, t, v, h) -> np.ndarray:
-        "Object counts [predicted, matched, true, found] at every grid threshold: K×4"
-        out = np.zeros((len(self.edges), 4), np.int32)
-        above = h.sum(0)[::-1].cumsum()[::-1][self.edges]           # valid pixels at or above each grid threshold
-        positive = bool(h[1].sum())
-        if positive:                                                # the true objects, once: labels and areas
-            lt, n_t = components(t if v is None else t & v, self.min_area)
-            out[:, 2], at = n_t, np.bincount(lt.ravel(), minlength=n_t + 1)
-        sl, keep = (slice(None), slice(None)), None                  # the crop that holds every object still large enough
-        for j, b in enumerate(self.edges):
-            if above[j] == 0: break                                 # empty from here on: nothing predicted
-            if j and above[j] == above[j - 1]: out[j] = out[j - 1]; continue   # same pixels, same mask
-            m = pb[sl] >= b
-            if v is not None: m &= v[sl]
-            if keep is not None: m &= keep
-            # masks are nested: a component under min_area stays under it at every higher threshold, so only the
-            # components large enough here are looked at again, on their bounding box
-            rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
-            if not len(rows): break
-            r0, c0 = (sl[0].start or 0) + rows[0], (sl[1].start or 0) + cols[0]
-            m = m[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-            lab, n = components(m, self.min_area)
-            out[j, 0] = n
-            if positive and n and n_t:                              # `match_objects` on the crop
-                lc = lt[r0:r0 + m.shape[0], c0:c0 + m.shape[1]]
-                both = (lab > 0) & (lc > 0)
-                inter = np.bincount(lab[both] * (n_t + 1) + lc[both], minlength=(n + 1) * (n_t + 1)).reshape(n + 1, n_t + 1)
-                ap = np.bincount(lab.ravel(), minlength=n + 1)
-                hit = (inter / np.maximum(ap[:, None] + at[None, :] - inter, 1))[1:, 1:] >= self.iou_thr
-                out[j, 1], out[j, 3] = hit.any(1).sum(), hit.any(0).sum()
-            if not n: break
-            sl, keep = (slice(r0, r0 + m.shape[0]), slice(c0, c0 + m.shape[1])), lab > 0
-        return out
+    @property
+    def tiles(self) -> np.ndarray:
+        "Negative and positive tiles seen: [N, P]"
+        return self.hist.tiles
+
+    @property
+    def pos_counts(self) -> list: return self.maps[None].pos
+    @property
+    def neg_sum(self) -> np.ndarray: return self.maps[None].neg_sum
 
     def _offer(self, key, scores, pb, t, v, img):
         "Keep the tile for the gallery if it ranks among the `n_gallery` worst on any score"
@@ -127,25 +149,26 @@ class ValidationPass:
                 self.kept[out]['refs'] -= 1
                 if not self.kept[out]['refs']: del self.kept[out]
 
-    def update(self, logits, target, valid=None, tile_ids=None, images=None):
-        "Add a batch: logits, targets (cut at 0.5) and valid masks (N×H×W or N×1×H×W), optional tile ids and N×C×H×W images"
+    def update(self, logits, target, valid=None, tile_ids=None, images=None, min_area=None):
+        "Add a batch: logits, targets (cut at 0.5) and valid masks (N×H×W or N×1×H×W), optional tile ids, N×C×H×W images and per-tile minimum areas (px)"
         z = _np(logits).astype(np.float32, copy=False)
         if self.logit_hist is not None: self.logit_hist.update(z, target, valid)
         probs = expit((z - np.float32(self.shift)) / np.float32(self.scale))
         imgs = None if images is None else _np(images)
         for i, (p, t, v) in enumerate(_tiles(probs, target, valid)):
-            kind, h = self.ev.counts.tile_hist(p, t, v)
-            self.ev.counts.add(kind, h)
-            coarse = h.reshape(2, self.ev.coarse.n_bins, -1).sum(-1)
-            pb = self.ev.counts.bins(p)
-            obj = self._tile_objects(pb, t, v, h)
-            j = self._j_ev
-            self.ev.tile_kind.append(kind); self.ev.tile_hist.append(coarse.astype(np.int32)); self.ev.tile_obj.append(obj[j])
-            self.ev.objects[kind] += obj[j]
-            self.tile_objects.append(obj)
+            kind, h = self.hist.tile_hist(p, t, v)
+            self.hist.add(kind, h)
+            pb = self.hist.bins(p)
+            above = h.sum(0)[::-1].cumsum()[::-1][self.edges]       # valid pixels at or above each grid threshold
+            ma = self.min_area if min_area is None else int(np.atleast_1d(min_area)[i])
+            plain = tile_counts(pb, t, v, self.edges, ma, self.ious, above)
+            self.maps[None].add(kind, plain, h[1].sum())
+            for g in self.grow: self.maps[g].add(kind, hysteresis_counts(pb, t, v, self.edges, g, ma, self.ious, plain), h[1].sum())
+            self.tile_kind.append(kind); self.tile_hist.append(h.reshape(2, self.boot_bins, -1).sum(-1).astype(np.int32))
+            self.min_areas.append(ma)
             key = len(self.tile_ids) if tile_ids is None else tile_ids[i]
             self.tile_ids.append(key)
-            scores = [int(h[0, b:].sum()) for b in self.gallery_at] + [int(h[1, :self.ev.counts.n_bins // 2].sum())]
+            scores = [int(h[0, b:].sum()) for b in self.gallery_at] + [int(h[1, :self.hist.n_bins // 2].sum())]
             self._offer(key, scores, pb, t, v, None if imgs is None else imgs[i])
         return self
 
@@ -171,112 +194,224 @@ class ValidationPass:
         grid = self.calibrated(self.thresholds) if calibrated else self.thresholds
         return int(np.abs(grid - threshold).argmin())
 
-    def _objects(self) -> np.ndarray:
-        "The tiles' object counts as one tiles×thresholds×4 array, stacked once per number of tiles (the slider asks often)"
-        n = len(self.tile_objects)
-        if getattr(self, '_stacked', (None,))[0] != n:
-            self._stacked = (n, np.stack(self.tile_objects) if n else np.zeros((0, len(self.thresholds), 4), np.int32))
-        return self._stacked[1]
+    def neg_weight(self, ratio: str | None) -> float:
+        "Weight of the negative tiles' counts at `ratio` (`rts_seg.metrics.neg_tile_weight`)"
+        return neg_tile_weight(self.tiles, ratio)
 
-    def evaluator_at(self, j: int) -> Evaluator:
-        "A view of the pass's `Evaluator` at grid threshold `j`: its `summary` and `bootstrap` give the figures there"
-        ev = copy.copy(self.ev)
-        ev.threshold = float(self.thresholds[j])
-        obj = self._objects()[:, j]
-        kind = np.array(self.ev.tile_kind, int)
-        ev.tile_obj = list(obj)
-        ev.objects = np.stack([obj[kind == 0].sum(0), obj[kind == 1].sum(0)]).astype(np.int64)
-        return ev
+    def grow_value(self, grow: int | None) -> float | None:
+        "A grow threshold (bin edge, None: off) as a calibrated probability"
+        return None if grow is None else float(self.calibrated(grow / self.hist.n_bins))
 
-    def grid_curve(self, ratio: str | None = None) -> dict:
-        "The PR curve (`rts_seg.metrics.curve`) at the grid thresholds, negative tiles re-weighted to `ratio`; thresholds on the pass's probabilities"
-        c = curve(*self.ev.counts.class_hists(ratio))
-        ix = [_at(c, t) for t in self.thresholds[::-1]]   # descending, as `curve`
-        return {k: v[ix] for k, v in c.items()}
+    def sums(self, grow: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+        "Counts of the map (with hysteresis from bin edge `grow`, None: the plain map) summed over positive and over negative tiles (K×C each), and the positive tiles' RTS pixels"
+        return self.maps[grow].sums()
+
+    def figures(self, ratio: str | None = None, grow: int | None = None) -> dict:
+        "`rts_seg.metrics.count_figures` at every grid threshold (arrays of K), negative tiles re-weighted to `ratio`"
+        return count_figures(*self.sums(grow), self.neg_weight(ratio), self.ious, self.iou_thr)
+
+    def draws(self, n: int = 1000, seed: int = 42, grow: int | None = None) -> CountDraws:
+        "`CountDraws` of the tiles seen (computed once per number of tiles, `n`, `seed` and map: the slider asks often)"
+        key = (len(self.tile_kind), n, seed, grow)
+        if key not in self._draws: self._draws = {key: self.maps[grow].draws(n, seed, max(self.min_area, 1))} | self._draws
+        return self._draws[key]
+
+    def intervals(self, ratio: str | None = None, ci: float = 0.95, n: int = 1000, seed: int = 42, grow: int | None = None) -> dict:
+        "`{figure: (lo, hi)}` at every grid threshold (`CountDraws.interval`), negative tiles re-weighted to `ratio`"
+        return self.draws(n, seed, grow).interval(self.neg_weight(ratio), ci, self.ious, self.iou_thr)
+
+    def pr_auc(self, ratio: str | None = None) -> float:
+        "PR-AUC of the pass's probabilities (the ranking, no threshold) at `ratio`"
+        return average_precision(*self.hist.class_hists(ratio))
 
 # %% ../nbs/12_threshold.ipynb #12c5fd41
-_FIGURES = {'pixel_precision': 'pixel_precision', 'pixel_recall': 'pixel_recall', 'precision': 'object_precision',
-            'recall': 'object_recall', 'iou_rts': 'iou_rts', 'f05': 'f05'}
+@dataclass(frozen=True)
+class OperatingRule:
+    "What an operating point must show to be established (the config's keys of the same names)"
+    target_precision: float = CONFIG_DEFAULTS['target_precision']
+    operating_metric: Literal['object', 'pixel'] = CONFIG_DEFAULTS['operating_metric']
+    min_recall: float = CONFIG_DEFAULTS['min_recall']
+    min_slumps_found: int = CONFIG_DEFAULTS['min_slumps_found']
+    confidence: float = CONFIG_DEFAULTS['confidence']
 
-def choose_threshold(vp: ValidationPass, ratio: str | None, target_precision: float = TARGET_PRECISION) -> tuple[int, bool]:
-    "Grid index of the threshold with the most pixel recall among those with pixel precision >= target, and True; else of the best precision reachable, and False"
-    c = vp.grid_curve(ratio)
-    t = threshold_for_precision(c, target_precision)
-    if t is not None: return vp.index(t, calibrated=False), True
-    ok = c['tp'] > 0
-    if not ok.any(): raise InputError(f"split {vp.split!r}: no threshold of the grid predicts any RTS pixel; was the pass fed any positive tile?")
-    best = c['precision'][ok].max()
-    i = np.flatnonzero(ok & (c['precision'] >= best - 1e-12))[-1]        # the lowest such threshold: the most recall
-    return vp.index(c['thresholds'][i], calibrated=False), False
+    def __post_init__(self):
+        if self.operating_metric not in ('object', 'pixel'): raise InputError(f"operating_metric must be 'object' or 'pixel', found {self.operating_metric!r}")
+        if not (0 < self.target_precision <= 1 and 0 <= self.min_recall <= 1 and 0 < self.confidence < 1 and self.min_slumps_found >= 0):
+            raise InputError(f"need 0 < target_precision <= 1, 0 <= min_recall <= 1, 0 < confidence < 1, min_slumps_found >= 0: found {self}")
 
-def _summary(ev: Evaluator, ratio: str | None) -> dict:
-    "`ev.summary(ratio)` with the names unsuffixed"
-    s = ev.summary(ratio)
-    return s if ratio is None else {k[:k.rindex('_')]: v for k, v in s.items()}
+    @classmethod
+    def from_config(cls, cfg) -> OperatingRule:
+        "The rule a config states"
+        return cls(**{f.name: cfg[f.name] for f in fields(cls)})
 
-def select_thresholds(vp: ValidationPass, ratios=('1:200', '1:500', '1:1000'), target_precision: float = TARGET_PRECISION,
-                      n_boot: int = 1000, ci: float = 0.95, seed: int = 42, split: str | None = None) -> pd.DataFrame:
-    "One row per tile ratio: the operating threshold (calibrated), whether the target precision is reached, and the figures there with bootstrap intervals"
+    @property
+    def precision(self) -> str: return f'{self.operating_metric}_precision'
+    @property
+    def recall(self) -> str: return f'{self.operating_metric}_recall'
+
+# %% ../nbs/12_threshold.ipynb #b0b7b459
+def operating_curve(vp: ValidationPass, ratio: str | None, rule: OperatingRule = OperatingRule(), n_boot: int = 1000,
+                    seed: int = 42, grow: int | None = None) -> pd.DataFrame:
+    "One row per grid threshold (ascending): calibrated threshold, the figures of the map (with hysteresis from `grow`) at `ratio` with intervals, and whether the point is reached and established"
+    f = vp.figures(ratio, grow)
+    df = pd.DataFrame(dict(threshold=vp.calibrated(vp.thresholds), logit_threshold=vp.logit_threshold(vp.thresholds)) | f)
+    iv = vp.intervals(ratio, rule.confidence, n_boot, seed, grow) if n_boot else {}
+    for k in f:
+        if k in ('found', 'predicted'): continue
+        lo, hi = iv.get(k, (np.full(len(df), np.nan), np.full(len(df), np.nan)))
+        df[f'{k}_lo'], df[f'{k}_hi'] = lo, hi
+    p, r = df[rule.precision], df[rule.recall]
+    df['reachable'] = (df.predicted > 0) & (df.found > 0) & (p >= rule.target_precision - 1e-12)   # the point estimate alone
+    df['established'] = ((df.predicted > 0) & (df[f'{rule.precision}_lo'] >= rule.target_precision - 1e-12)
+                         & (r >= rule.min_recall - 1e-12) & (df.found >= rule.min_slumps_found))
+    return df
+
+def negatives_needed(vp: ValidationPass, j: int, ratio: str, rule: OperatingRule = OperatingRule(), grow: int | None = None) -> float:
+    "About how many negative tiles in all would establish the precision at grid threshold `j` if false positives kept coming at the rate seen (positive tiles as they are); inf where no number would, 0 where the negatives are not what is missing"
+    pos, neg, _ = vp.sums(grow)
+    col = dict(zip(count_columns(vp.ious), range(neg.shape[1])))
+    found = pos[j, col[f'match_{iou_name(vp.iou_thr)}']]
+    obj = rule.operating_metric == 'object'
+    tp, fp_pos = (found, pos[j, 0] - found) if obj else (pos[j, 2], pos[j, 3])
+    n_neg, (p, n) = int(vp.tiles[0]), parse_ratio(ratio)
+    k = neg[j, 0]
+    size = 1. if obj else (neg[j, 3] / k if k else CountDraws.pos_size(pos[j:j + 1], max(vp.min_area, 1))[0])
+    budget = tp * (1 / rule.target_precision - 1) - fp_pos          # false positives the target allows beside these positives
+    beside = vp.tiles[1] * n / p * size                              # negative tiles' false pixels (objects) per false object rate
+    phi = vp.draws(grow=grow).phi[j]
+    q = (1 + rule.confidence) / 2
+    def excess(N: float) -> float: return beside * gamma_dist.ppf(q, (k / max(n_neg, 1) * N + 1) / phi, scale=phi / N) - budget
+    if budget <= 0 or (k and beside * k / n_neg >= budget): return math.inf
+    if excess(max(n_neg, 1)) <= 0: return 0.
+    lo, hi = max(n_neg, 1), 2 * max(n_neg, 1)
+    while excess(hi) > 0:
+        lo, hi = hi, 2 * hi
+        if hi > 1e12: return math.inf
+    while hi - lo > max(1, 1e-3 * lo):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if excess(mid) > 0 else (lo, mid)
+    return float(math.ceil(hi))
+
+# %% ../nbs/12_threshold.ipynb #281119d3
+def _label(t: float) -> str:
+    "A threshold as the slider shows it: three decimals, or in powers of ten where three decimals would round to 0 or 1"
+    return f'{t:.3f}' if 0.0005 <= t < 0.9995 else f'{t:.1e}' if t < 0.5 else f'1 − {1 - t:.1e}'
+
+_ROW_FIGURES = ('object_precision', 'object_recall', 'pixel_precision', 'pixel_recall', 'iou_rts', 'f05')
+
+def _choose(c: pd.DataFrame, rule: OperatingRule) -> int:
+    "Row of the operating point: the established one with most recall (then the lowest threshold), else the best-established candidate"
+    if c.established.any():
+        e = c[c.established]
+        return int(e.index[np.lexsort((e.threshold.to_numpy(), -e[rule.recall].to_numpy()))[0]])
+    has = c[c.predicted > 0]
+    if not len(has): raise InputError("no threshold of the grid predicts any RTS object; was the pass fed any positive tile?")
+    ok = has[(has[rule.recall] >= rule.min_recall - 1e-12) & (has.found >= rule.min_slumps_found)]
+    ok = ok if len(ok) else has[has.found > 0] if (has.found > 0).any() else has
+    key = ok[f'{rule.precision}_lo'].fillna(ok[rule.precision])       # no intervals asked for: the point estimate
+    return int(ok.index[np.lexsort((-ok[rule.recall].to_numpy(), -key.to_numpy()))[0]])
+
+def _note(row: dict, rule: OperatingRule) -> str:
+    "What a row says in words"
+    m, r = rule.operating_metric, row['ratio']
+    fig = (f"{m} precision {row['precision']:.3f} [{row['precision_lo']:.3f}, {row['precision_hi']:.3f}] at {m} recall "
+           f"{row['recall']:.3f}, {row['found']:.0f} slumps found")
+    if row['established']: s = f"established at {r}: {fig}"
+    else:
+        why = []
+        if not row['precision_lo'] >= rule.target_precision - 1e-12:
+            why.append(f"lower end {row['precision_lo']:.3f} < target {rule.target_precision:g}" if np.isfinite(row['precision_lo']) else "no interval computed")
+        if row['recall'] < rule.min_recall - 1e-12: why.append(f"recall < min_recall {rule.min_recall:g}")
+        if row['found'] < rule.min_slumps_found: why.append(f"fewer than min_slumps_found = {rule.min_slumps_found} slumps found")
+        s = f"NOT established at {r}: best point {fig} ({'; '.join(why)})"
+        need = row['neg_tiles_needed']
+        if need == math.inf: s += "; more negative tiles cannot establish it: the false positives are too many at this threshold"
+        elif need > row['tiles_neg']: s += f"; about {need - row['tiles_neg']:,.0f} more negative tiles would establish it if their false positives keep the rate seen"
+    if row['estimated']: s += f"; negative tiles weighted x{row['neg_weight']:.3g}"
+    return s
+
+def select_thresholds(vp: ValidationPass, ratios=('1:200', '1:500', '1:1000'), rule: OperatingRule = OperatingRule(),
+                      n_boot: int = 1000, seed: int = 42, split: str | None = None, grow: int | None = None) -> pd.DataFrame:
+    "One row per tile ratio: the operating threshold (calibrated), whether it is established, and the figures of the map (with hysteresis from `grow`) there with intervals"
     check_split(vp.split if split is None else split)
     rows = []
     for r in ratios:
         parse_ratio(r)
-        j, reachable = choose_threshold(vp, r, target_precision)
-        ev, w = vp.evaluator_at(j), neg_tile_weight(vp.ev.counts.tiles, r)
-        s, b = _summary(ev, r), ev.bootstrap(r, n=n_boot, ci=ci, seed=seed) if n_boot else {}
-        t = float(vp.calibrated(vp.thresholds[j]))
-        row = dict(split=vp.split, ratio=r, threshold=t, logit_threshold=float(vp.logit_threshold(vp.thresholds[j])),
-                   reachable=reachable, estimated=bool(w > 1), neg_weight=float(w), target_precision=target_precision)
-        for k, name in _FIGURES.items():
-            lo, hi = b.get(f'{k}_{ratio_name(r)}', (np.nan, np.nan))
-            row.update({name: s[k], f'{name}_lo': float(lo), f'{name}_hi': float(hi)})
-        row.update(temperature=vp.temperature, min_area_px=vp.min_area, tiles_pos=int(vp.ev.counts.tiles[1]),
-                   tiles_neg=int(vp.ev.counts.tiles[0]))
-        est = f"; negative tiles weighted x{w:.3g}: an estimate" if w > 1 else ''
-        if j == len(vp.thresholds) - 1: est += "; at the top of the threshold grid: a grid reaching nearer 1 (or T given to the pass) may do better"
-        row['note'] = (f"precision >= {target_precision:g} reached" if reachable else
-                       f"precision {target_precision:g} NOT reachable at {r}: best pixel precision {s['pixel_precision']:.3f} "
-                       f"at threshold {t:.3f} (recall {s['pixel_recall']:.3f})") + est
+        c = operating_curve(vp, r, rule, n_boot, seed, grow)
+        j = _choose(c, rule)
+        x, w = c.loc[j], vp.neg_weight(r)
+        g = vp.grow_value(grow)                      # at or above the threshold, growing changes nothing: the plain map
+        row = dict(split=vp.split, ratio=r, threshold=float(x.threshold), logit_threshold=float(x.logit_threshold),
+                   grow_threshold=g if g is not None and g < float(x.threshold) else None,
+                   established=bool(x.established), reachable=bool(x.reachable), operating_metric=rule.operating_metric,
+                   precision=float(x[rule.precision]), precision_lo=float(x[f'{rule.precision}_lo']), precision_hi=float(x[f'{rule.precision}_hi']),
+                   recall=float(x[rule.recall]), recall_lo=float(x[f'{rule.recall}_lo']), recall_hi=float(x[f'{rule.recall}_hi']),
+                   found=int(x.found), target_precision=rule.target_precision, min_recall=rule.min_recall,
+                   min_slumps_found=rule.min_slumps_found, confidence=rule.confidence, estimated=bool(w > 1), neg_weight=float(w))
+        for k in _ROW_FIGURES: row.update({k: float(x[k]), f'{k}_lo': float(x[f'{k}_lo']), f'{k}_hi': float(x[f'{k}_hi'])})
+        for k in vp.ious: row[f'object_recall_{iou_name(k)}'] = float(x[f'object_recall_{iou_name(k)}'])
+        row.update(temperature=vp.temperature, object_iou=vp.iou_thr, min_area_px=int(np.median(vp.min_areas)) if vp.min_areas else vp.min_area,
+                   tiles_pos=int(vp.tiles[1]), tiles_neg=int(vp.tiles[0]), grid_index=j)
+        row['neg_tiles_needed'] = negatives_needed(vp, j, r, rule, grow) if not row['established'] else float(row['tiles_neg'])
+        row['note'] = _note(row, rule) + ('; at the top of the threshold grid' if j == len(vp.thresholds) - 1 else '')
         rows.append(row)
     return pd.DataFrame(rows)
 
+def choose_grow(vp: ValidationPass, ratio: str, rule: OperatingRule = OperatingRule(), n_boot: int = 1000, seed: int = 42) -> int | None:
+    "The grow threshold (bin edge; None: no hysteresis) whose map at `ratio` has the most IoU_RTS at its established operating point; None where nothing is established"
+    best, score = None, -1.
+    for g in [None, *vp.grow]:
+        row = select_thresholds(vp, [ratio], rule, n_boot, seed, grow=g).iloc[0]
+        if row.established and row.iou_rts > score + 1e-12: best, score = g, row.iou_rts
+    return best
+
 # %% ../nbs/12_threshold.ipynb #c02ddc24
-def sensitivity(vp: ValidationPass, table: pd.DataFrame, ratios=None) -> pd.DataFrame:
-    "Pixel and object precision/recall of each row's threshold of `table` at each of `ratios` (default: the table's)"
+def sensitivity(vp: ValidationPass, table: pd.DataFrame, ratios=None, n_boot: int = 1000, seed: int = 42) -> pd.DataFrame:
+    "Each row's threshold of `table` read at each of `ratios` (default: the table's): figures, the precision's interval, and whether it is established there"
     ratios = list(table.ratio) if ratios is None else list(ratios)
+    rule = _rule_of(table)
+    curves = {r: operating_curve(vp, r, rule, n_boot, seed) for r in ratios}
     rows = []
     for _, row in table.iterrows():
-        ev = vp.evaluator_at(vp.index(row.threshold))
+        j = vp.index(row.threshold)
         for r in ratios:
-            s = _summary(ev, r)
-            rows.append(dict(chosen_for=row.ratio, threshold=row.threshold, reachable=row.reachable, ratio=r,
-                             pixel_precision=s['pixel_precision'], pixel_recall=s['pixel_recall'],
-                             object_precision=s['precision'], object_recall=s['recall'],
-                             meets_target=bool(s['pixel_precision'] >= row.target_precision - 1e-12),
-                             estimated=bool(neg_tile_weight(vp.ev.counts.tiles, r) > 1)))
+            x = curves[r].loc[j]
+            rows.append(dict(chosen_for=row.ratio, threshold=row.threshold, established_for=bool(row.established), ratio=r,
+                             pixel_precision=x.pixel_precision, pixel_recall=x.pixel_recall, object_precision=x.object_precision,
+                             object_recall=x.object_recall, precision_lo=x[f'{rule.precision}_lo'], precision_hi=x[f'{rule.precision}_hi'],
+                             established=bool(x.established), estimated=bool(vp.neg_weight(r) > 1)))
     return pd.DataFrame(rows)
+
+def _rule_of(table: pd.DataFrame) -> OperatingRule:
+    "The `OperatingRule` a thresholds table was made with"
+    return OperatingRule(**{f.name: table[f.name].iloc[0].item() if hasattr(table[f.name].iloc[0], 'item') else table[f.name].iloc[0] for f in fields(OperatingRule)})
 
 # %% ../nbs/12_threshold.ipynb #71f4b7fa
 def pr_figure(vp: ValidationPass, ratios, table: pd.DataFrame | None = None, marker: tuple[float, str] | None = None,
-              target_precision: float | None = None, figsize=(6, 4.5)) -> Figure:
-    "Pixel PR curves at each of `ratios`, the chosen points of `table`, a `marker` (threshold, ratio) and the target precision"
+              rule: OperatingRule | None = None, n_boot: int = 1000, seed: int = 42, figsize=(6, 4.5)) -> Figure:
+    "PR curves of the operating metric on the pass's grid at each of `ratios` with the precision's interval as a band, the target, the chosen points of `table` and a `marker` (threshold, ratio)"
+    rule = rule or (_rule_of(table) if table is not None else OperatingRule())
     fig = Figure(figsize=figsize, layout='constrained')
     ax = fig.subplots()
+    P, R = rule.precision, rule.recall
     for k, r in enumerate(ratios):
-        c, col = curve(*vp.ev.counts.class_hists(r)), f'C{k}'
-        ok = c['tp'] > 0
-        ax.plot(c['recall'][ok], c['precision'][ok], color=col, lw=1.5, label=f'{r}' + (' (estimate)' if neg_tile_weight(vp.ev.counts.tiles, r) > 1 else ''))
+        c, col = operating_curve(vp, r, rule, n_boot, seed), f'C{k}'
+        c = c[c.predicted > 0].iloc[::-1]                                 # from the highest threshold down: recall grows
+        ax.plot(c[R], c[P], color=col, lw=1.5, label=f'{r}' + (' (estimate)' if vp.neg_weight(r) > 1 else ''))
+        if n_boot: ax.fill_between(c[R], c[f'{P}_lo'], c[f'{P}_hi'], color=col, alpha=0.15, lw=0)
         if table is not None:
             for _, row in table[table.ratio == r].iterrows():
-                ax.plot(row.pixel_recall, row.pixel_precision, 'o' if row.reachable else 'X', color=col, ms=8, mec='k',
-                        label=f'{r}: threshold {row.threshold:.3f}' + ('' if row.reachable else ' (target not reached)'))
-    if target_precision is not None: ax.axhline(target_precision, ls=':', color='grey', lw=1, label=f'target {target_precision:g}')
+                ax.plot(row.recall, row.precision, 'o' if row.established else 'X', color=col, ms=8, mec='k',
+                        label=f'{r}: threshold {_label(row.threshold)}' + ('' if row.established else ' (NOT established)'))
+    ax.axhline(rule.target_precision, ls=':', color='grey', lw=1, label=f'target {rule.target_precision:g}')
+    if rule.min_recall > 0: ax.axvline(rule.min_recall, ls=':', color='grey', lw=0.8)
     if marker is not None:
         t, r = marker
-        s = _summary(vp.evaluator_at(vp.index(t)), r)
-        ax.plot(s['pixel_recall'], s['pixel_precision'], '*', color='k', ms=14, label=f'{t:.3f} at {r}')
-    ax.set(xlabel='pixel recall', ylabel='pixel precision', xlim=(0, 1), ylim=(0, 1.02),
-           title=f'RTS pixel PR curves on {vp.split} (T = {vp.temperature:.3g})')
+        x = operating_curve(vp, r, rule, n_boot, seed).loc[vp.index(t)]
+        ax.plot(x[R], x[P], '*', color='k', ms=14, clip_on=False, zorder=5, label=f'{_label(t)} at {r}')
+    m = rule.operating_metric
+    ax.set(xlabel=f'{m} recall', ylabel=f'{m} precision', xlim=(0, 1.02), ylim=(0, 1.02),
+           title=f'RTS {m} PR curves on {vp.split} (T = {vp.temperature:.3g})' + (f', {rule.confidence:.0%} intervals' if n_boot else ''))
     ax.legend(fontsize=7, loc='lower left')
     return fig
 
@@ -286,32 +421,42 @@ def write_threshold_outputs(folder: str | Path, table: pd.DataFrame, sens: pd.Da
     paths = dict(thresholds=d / 'thresholds.csv', sensitivity=d / 'sensitivity.csv', pr_curves=d / 'pr_curves.png')
     table.to_csv(paths['thresholds'], index=False)
     sens.to_csv(paths['sensitivity'], index=False)
-    tp = table.target_precision.iloc[0] if len(table) else None
-    pr_figure(vp, list(table.ratio), table, target_precision=tp).savefig(paths['pr_curves'], dpi=120)
+    pr_figure(vp, list(table.ratio), table).savefig(paths['pr_curves'], dpi=120)
     return paths
 
 # %% ../nbs/12_threshold.ipynb #4aa1d752
 def validation_pass_learner(learn, dl=None, split: str = 'val_realistic', temperature: float | None = None,
-                            progress: bool = False, keep_images: bool = True, **kwargs) -> ValidationPass:
-    "A `ValidationPass` (kwargs: its arguments) filled by `learn`'s frozen model over `dl` (default `learn.dls.valid`)"
-    vp = ValidationPass(split, temperature, **kwargs)
-    for logits, y, valid, x in frozen_outputs(learn, dl, progress): vp.update(logits, y, valid, images=x if keep_images else None)
+                            progress: bool = False, keep_images: bool = True, tile_ids=None, min_areas=None, **kwargs) -> ValidationPass:
+    "A `ValidationPass` (kwargs: its arguments) filled by `learn`'s frozen model over `dl` (default `learn.dls.valid`); `tile_ids` and per-tile `min_areas` (px) in the loader's order"
+    vp, k = ValidationPass(split, temperature, **kwargs), 0
+    for logits, y, valid, x in frozen_outputs(learn, dl, progress):
+        n = len(logits)
+        vp.update(logits, y, valid, images=x if keep_images else None, tile_ids=None if tile_ids is None else tile_ids[k:k + n],
+                  min_area=None if min_areas is None else min_areas[k:k + n])
+        k += n
     return vp
+
+def run_validation_pass(learn, dls, cfg, progress: bool = False, keep_images: bool = True) -> ValidationPass:
+    "The pass `calibrate_run` makes: `learn`'s model over the whole validation split of `dls` (T fitted in the pass), each tile with its minimum area on the ground, objects matched at `cfg.object_iou`"
+    if 'val' not in dls.whole: raise InputError(f"{cfg.data.tiles}: no validation tiles to calibrate on")
+    dl = dls.whole['val']
+    ids = list(dl.dataset.tile_ids)
+    areas = tile_min_area_px(dls.index.set_index('tile_id').loc[ids], cfg.min_area_m2).to_numpy()
+    return validation_pass_learner(learn, dl, split='val', progress=progress, keep_images=keep_images, tile_ids=ids, min_areas=areas,
+                                   min_area=int(np.median(areas)) if len(areas) else None, iou_thr=float(cfg.object_iou),
+                                   grow=GROW_CANDIDATES if cfg.get('grow_threshold', 'auto') == 'auto' else ())
 
 # %% ../nbs/12_threshold.ipynb #0c14c88e
 OVERLAY_COLOURS = dict(tp=(0, 158, 115), fp=(213, 94, 0), fn=(86, 180, 233))
 
-def _label(t: float) -> str:
-    "A threshold as the slider shows it: three decimals, or in powers of ten where three decimals would round to 0 or 1"
-    return f'{t:.3f}' if 0.0005 <= t < 0.9995 else f'{t:.1e}' if t < 0.5 else f'1 − {1 - t:.1e}'
-
 class ThresholdExplorer:
-    "A threshold slider and prevalence selector over one `ValidationPass`: readout, PR curve with a moving marker, gallery"
-    def __init__(self, vp: ValidationPass, ratios=('1:200', '1:500', '1:1000'), target_precision: float = TARGET_PRECISION,
-                 table: pd.DataFrame | None = None, n_tiles: int = 6, threshold: float | None = None):
+    "A threshold slider and prevalence selector over one `ValidationPass`: readout with intervals, PR curve with a moving marker, gallery"
+    def __init__(self, vp: ValidationPass, ratios=('1:200', '1:500', '1:1000'), rule: OperatingRule | None = None,
+                 table: pd.DataFrame | None = None, n_tiles: int = 6, threshold: float | None = None, n_boot: int = 1000, seed: int = 42):
         import ipywidgets as W
         check_split(vp.split)
-        self.vp, self.ratios, self.target_precision, self.table, self.n_tiles = vp, list(ratios), target_precision, table, n_tiles
+        self.vp, self.ratios, self.table, self.n_tiles, self.n_boot, self.seed = vp, list(ratios), table, n_tiles, n_boot, seed
+        self.rule = rule or (_rule_of(table) if table is not None else OperatingRule())
         grid = vp.calibrated(vp.thresholds)
         start = grid[vp.index(0.5 if threshold is None else threshold)]
         self.slider = W.SelectionSlider(options=[(_label(t), float(t)) for t in grid], value=float(start),
@@ -319,22 +464,27 @@ class ThresholdExplorer:
         self.ratio = W.Dropdown(options=self.ratios, value=self.ratios[0], description='tiles pos:neg',
                                 style={'description_width': 'initial'})
         self.html, self.plot_out, self.gallery_out = W.HTML(), W.Output(), W.Output()
-        self._shown = False
+        self._shown, self._curves = False, {}
         self.slider.observe(self._refresh, 'value'); self.ratio.observe(self._refresh, 'value')
         self._refresh()
 
+    def curve(self, ratio: str) -> pd.DataFrame:
+        "`operating_curve` at `ratio` (computed once per ratio)"
+        if ratio not in self._curves: self._curves[ratio] = operating_curve(self.vp, ratio, self.rule, self.n_boot, self.seed)
+        return self._curves[ratio]
+
     def readout(self, threshold: float, ratio: str) -> dict:
-        "Figures at the grid threshold nearest `threshold` (calibrated) with negative tiles re-weighted to `ratio`"
-        j = self.vp.index(threshold)
-        s = _summary(self.vp.evaluator_at(j), ratio)
-        return dict(threshold=float(self.vp.calibrated(self.vp.thresholds[j])), ratio=ratio,
-                    pixel_precision=s['pixel_precision'], pixel_recall=s['pixel_recall'], iou_rts=s['iou_rts'], f05=s['f05'],
-                    object_precision=s['precision'], object_recall=s['recall'],
-                    estimated=bool(neg_tile_weight(self.vp.ev.counts.tiles, ratio) > 1))
+        "Figures at the grid threshold nearest `threshold` (calibrated) with negative tiles re-weighted to `ratio`, the operating metric's interval, and whether the point is established"
+        x = self.curve(ratio).loc[self.vp.index(threshold)]
+        P, R = self.rule.precision, self.rule.recall
+        return dict(threshold=float(x.threshold), ratio=ratio, pixel_precision=x.pixel_precision, pixel_recall=x.pixel_recall,
+                    iou_rts=x.iou_rts, f05=x.f05, object_precision=x.object_precision, object_recall=x.object_recall,
+                    precision=x[P], precision_lo=x[f'{P}_lo'], precision_hi=x[f'{P}_hi'], recall=x[R], found=int(x.found),
+                    established=bool(x.established), estimated=bool(self.vp.neg_weight(ratio) > 1))
 
     def pr_figure(self, threshold: float, ratio: str) -> Figure:
         "The PR curves of all ratios, the table's chosen points, and a marker at (`threshold`, `ratio`)"
-        return pr_figure(self.vp, self.ratios, self.table, (threshold, ratio), self.target_precision)
+        return pr_figure(self.vp, self.ratios, self.table, (threshold, ratio), self.rule, self.n_boot, self.seed)
 
     def gallery_tiles(self, threshold: float) -> list[dict]:
         "The kept tiles, most false-positive pixels at `threshold` first: id, tp/fp/fn pixel counts and an H×W×3 overlay"
@@ -344,7 +494,7 @@ class ThresholdExplorer:
             v = np.ones(d['bins'].shape, bool) if d['valid'] is None else d['valid']
             pred, t = (d['bins'] >= b) & v, d['target'] & v
             masks = dict(tp=pred & t, fp=pred & ~t, fn=~pred & t)
-            base = d['image'] if d['image'] is not None else np.repeat((d['bins'] / self.vp.ev.counts.n_bins * 255).astype(np.uint8)[..., None], 3, -1)
+            base = d['image'] if d['image'] is not None else np.repeat((d['bins'] / self.vp.hist.n_bins * 255).astype(np.uint8)[..., None], 3, -1)
             over = base.copy()
             for k, m in masks.items(): over[m] = OVERLAY_COLOURS[k]
             res.append(dict(id=d['id'], **{k: int(m.sum()) for k, m in masks.items()}, overlay=over))
@@ -363,10 +513,12 @@ class ThresholdExplorer:
         from IPython.display import display
         t, r = self.slider.value, self.ratio.value
         self.current = self.readout(t, r)
-        c = self.current
+        c, m = self.current, self.rule.operating_metric
         self.html.value = (f"<b>threshold {c['threshold']:.3f} at {r}</b>{' (estimate)' if c['estimated'] else ''}: "
                            f"pixel precision {c['pixel_precision']:.3f}, recall {c['pixel_recall']:.3f}, IoU_RTS {c['iou_rts']:.3f}, "
-                           f"F0.5 {c['f05']:.3f}; objects: precision {c['object_precision']:.3f}, recall {c['object_recall']:.3f}")
+                           f"F0.5 {c['f05']:.3f}; objects: precision {c['object_precision']:.3f}, recall {c['object_recall']:.3f}; "
+                           f"{m} precision interval [{c['precision_lo']:.3f}, {c['precision_hi']:.3f}], {c['found']} slumps found: "
+                           + ('<b>established</b>' if c['established'] else f"not established (target {self.rule.target_precision:g})"))
         if not self._shown: return
         for out, fig in ((self.plot_out, self.pr_figure(t, r)), (self.gallery_out, self.gallery(t))):
             with out: out.clear_output(wait=True); display(fig)
@@ -384,6 +536,8 @@ def pixel_size_m(index: pd.DataFrame) -> float:
 
 DATA_LOCATIONS = ('images', 'labels', 'aux', 'tiles', 'num_workers')   # what `open_run(config=…)` takes from the config
 MACHINE_SETTINGS = ('compile', 'compile_mode', 'output_dir')             # and at its top level: how and where on this machine
+TEST_EVALUATED_TAG = 'rts_seg.test_evaluated'   # MLflow tag of a run whose test split was evaluated (rts_seg.evaluate)
+CALIBRATED_AFTER_TEST_TAG = 'rts_seg.calibrated_after_test'
 
 def open_run(source: str | Path, tracking: str | None = None, config=None, compile: bool | None = None) -> dict:
     "A finished run's config, best model, folder, MLflow run id and client; `config` (file or loaded) says where its data and store are now, `compile` whether to compile"
@@ -406,31 +560,72 @@ def open_run(source: str | Path, tracking: str | None = None, config=None, compi
     client = check_tracking(tracking or tracking_uri(cfg)) if run_id else None   # fail fast, before any data work
     return dict(cfg=cfg, model=model, folder=folder, run_id=run_id, client=client)
 
+def test_evaluated(folder: Path, run_id: str | None = None, client=None) -> str | None:
+    "When the run's test split was evaluated (its `test_report/metrics.json`, else its MLflow tag), or None"
+    m = Path(folder)/'test_report'/'metrics.json'
+    if m.exists(): return json.loads(m.read_text()).get('evaluated_at') or 'an unknown time'
+    if client is not None and run_id is not None: return client.get_run(run_id).data.tags.get(TEST_EVALUATED_TAG)
+    return None
+
+PASS_SETTINGS = dict(tta='none', scales=[1.])   # the map the validation pass sees: one forward pass per tile, no TTA, scale 1 only
+
+def map_prevalence(cfg) -> str:
+    "The tile ratio the map's probabilities are calibrated for: `map_prevalence`, else the test ratio"
+    return cfg.get('map_prevalence') or cfg.test_realistic_ratio
+
+def threshold_record(table: pd.DataFrame, T: float, cfg, run_id: str | None, after_test: str | None, shift: float = 0.) -> dict:
+    "What `temperature.json` holds beside T: per ratio the threshold, whether it is established, its interval and recall; the rule and object definition they were chosen with; the map's prior shift and the thresholds on the map's probabilities"
+    by = lambda col, f=float: {r: f(v) for r, v in zip(table.ratio, table[col])}
+    grow = {r: None if g is None or not np.isfinite(g) else float(g) for r, g in zip(table.ratio, table.get('grow_threshold', [None] * len(table)))}
+    return dict(thresholds=by('threshold'), grow_threshold=grow,
+                map_grow_threshold={r: None if g is None else float(expit(logit(g) + shift)) for r, g in grow.items()},
+                map_prevalence=map_prevalence(cfg), prior_shift=float(shift),
+                map_thresholds={r: float(expit(logit(t) + shift)) for r, t in zip(table.ratio, table.threshold)}, established=by('established', bool), reachable=by('reachable', bool),
+                precision_interval={r: [float(a), float(b)] for r, a, b in zip(table.ratio, table.precision_lo, table.precision_hi)},
+                precision=by('precision'), recall=by('recall'), found=by('found', int),
+                **{f.name: cfg[f.name] for f in fields(OperatingRule)}, object_iou=float(cfg.object_iou),
+                min_area_m2=float(cfg.min_area_m2), connectivity=8, run_id=run_id,
+                calibrated_after_test=after_test is not None, test_evaluated_at=after_test, calibrated_settings=dict(PASS_SETTINGS))
+
 def calibrate_run(source: str | Path, tracking: str | None = None, device=None, progress: bool = False, config=None,
-                  compile: bool | None = None) -> dict:
-    "Calibrate a finished run in one pass over its whole validation split: T, thresholds at the config's ratios, figures, saved beside the run and logged to MLflow"
+                  compile: bool | None = None, again: bool = False, n_boot: int = 1000) -> dict:
+    "Calibrate a finished run in one pass over its whole validation split: T, thresholds established at the config's ratios, figures, saved beside the run and logged to MLflow"
     from rts_seg.learner import rts_learner
     from rts_seg.data import rts_dataloaders
     from fastai.torch_core import default_device
     run = open_run(source, tracking, config, compile)
     cfg, folder, run_id, client = run['cfg'], run['folder'], run['run_id'], run['client']
+    rule = OperatingRule.from_config(cfg)
+    after_test = test_evaluated(folder, run_id, client)
+    if after_test and not again:
+        raise InputError(f"{run_id or folder}: the test split was evaluated at {after_test} at the threshold calibrated then; "
+                         "calibrating again would change the map's threshold after test measured it: --again (again=True) to do it anyway, recorded as such")
     device = torch.device(device or default_device())
     dls = rts_dataloaders(cfg, device=device)
-    if 'val' not in dls.whole: raise InputError(f"{cfg.data.tiles}: no validation tiles to calibrate on")
-    learn, dl = rts_learner(dls, cfg, run['model'].to(device)), dls.whole['val']
-    vp = validation_pass_learner(learn, dl, split='val', progress=progress,
-                                 min_area=min_area_px(cfg.min_area_m2, pixel_size_m(dls.index)))
+    vp = run_validation_pass(rts_learner(dls, cfg, run['model'].to(device)), dls, cfg, progress)
     T, hist = vp.temperature, vp.logit_hist
-    table = select_thresholds(vp, list(cfg.val_realistic_ratios), cfg.target_precision)
-    sens = sensitivity(vp, table)
+    shift = fit_prior_shift(hist, T, map_prevalence(cfg))                  # the map's probabilities: calibrated at its prevalence
+    grow = choose_grow(vp, map_prevalence(cfg), rule, n_boot) if vp.grow else None   # hysteresis, chosen at the map's prevalence
+    table = select_thresholds(vp, list(cfg.val_realistic_ratios), rule, n_boot, grow=grow)
+    sens = sensitivity(vp, table, n_boot=n_boot)
     out = folder/'calibration'
     paths = write_threshold_outputs(out, table, sens, vp)
     reliability_diagram(hist, T, path=out); paths['reliability'] = out/'reliability.png'
-    paths['temperature'] = save_temperature(folder, T, thresholds=dict(zip(table.ratio, table.threshold)),
-                                            reachable=dict(zip(table.ratio, table.reachable.astype(bool))),
-                                            target_precision=cfg.target_precision, min_area_m2=cfg.min_area_m2, run_id=run_id)
+    m = map_prevalence(cfg)
+    paths['reliability_map'] = out/'reliability_map.png'
+    reliability_diagram(hist, T, scheme='equal_mass', ratio=m, shift=shift, path=paths['reliability_map'],
+                        title=f"Reliability of the map's RTS probabilities at {m}")
+    rec = threshold_record(table, T, cfg, run_id, after_test, shift) | dict(
+        ece_map=ece(hist, temperature=T, ratio=m, shift=shift), ece_map_equal_mass=ece(hist, temperature=T, ratio=m, shift=shift, scheme='equal_mass'),
+        ece_map_without_shift=ece(hist, temperature=T, ratio=m, scheme='equal_mass'))
+    paths['temperature'] = save_temperature(folder, T, **rec)
     if client is not None:
-        client.log_metric(run_id, 'temperature', T)
-        for r, t in zip(table.ratio, table.threshold): client.log_metric(run_id, f'threshold_{ratio_name(r)}', float(t))
+        client.log_metric(run_id, 'temperature', T); client.log_metric(run_id, 'prior_shift', shift)
+        client.log_metric(run_id, 'ece_map', rec['ece_map_equal_mass'])
+        for _, r in table.iterrows():
+            n = ratio_name(r.ratio)
+            for k, v in dict(threshold=r.threshold, established=float(r.established), precision_lo=r.precision_lo,
+                             precision_hi=r.precision_hi, recall=r.recall).items(): client.log_metric(run_id, f'{k}_{n}', float(v))
+        if after_test: client.set_tag(run_id, CALIBRATED_AFTER_TEST_TAG, datetime.now(timezone.utc).isoformat(timespec='seconds'))
         client.log_artifacts(run_id, str(out), 'calibration'); client.log_artifact(run_id, str(paths['temperature']))
-    return dict(temperature=T, table=table, sensitivity=sens, paths=paths, run_id=run_id, folder=folder)
+    return dict(temperature=T, prior_shift=shift, table=table, sensitivity=sens, paths=paths, run_id=run_id, folder=folder)

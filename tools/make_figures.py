@@ -8,10 +8,11 @@ writes, under nbs/images/:
   val-realistic ratio, the operating points marked), as `rts-seg calibrate` drew it;
 - `demo_prediction.png`: the held-out scene the demo mapped, its RGB beside the predicted RTS probability over it,
   with the reference outlines (the synthetic labels) and the predicted polygons at the operating threshold;
-- `demo_figures.json`: where they came from (date, rts_seg version, git commit, the demo's thresholds and test
-  figures, a hash of the demo config), from which `demo_table` writes the Markdown table that nbs/index.ipynb shows
-  (nbs/98_docs.ipynb checks that the index holds exactly that table, and that the demo config is still the one
-  that made it).
+- `demo_figures.json`: where they came from (date, rts_seg version, git commit, torch threads, the demo's operating
+  points with their intervals and the test figures with theirs, a hash of the demo config), from which `demo_table`
+  writes the Markdown table that nbs/index.ipynb shows. nbs/98_docs.ipynb checks that the index holds exactly that
+  table; nbs/15_demo.ipynb runs the demo again with the current code and checks that its figures agree with this
+  file's within their intervals.
 
 Each PNG is kept under 300 KB.
 """
@@ -25,19 +26,22 @@ IMAGES = ROOT/'nbs'/'images'
 MAX_BYTES = 300_000
 
 
+def _iv(f: dict) -> str: return f"{f['value']:.3f} [{f['lo']:.3f}, {f['hi']:.3f}]"
+
 def demo_table(info: dict) -> str:
-    "The Markdown table of a demo run's operating thresholds and test figures, from `demo_figures.json`'s content"
-    rows = [f"| split, prevalence | threshold | pixel precision | pixel recall | object precision | object recall | precision ≥ {info['target_precision']:g} reached |",
-            '|---|---|---|---|---|---|---|']
-    for t in info['thresholds']:
-        rows.append(f"| validation {t['ratio']} | {t['threshold']:.3f} | {t['pixel_precision']:.3f} | {t['pixel_recall']:.3f} | "
-                    f"{t['object_precision']:.3f} | {t['object_recall']:.3f} | {'yes' if t['reachable'] else 'no'} |")
+    "The Markdown table of a demo run's operating points and test figures with their intervals, from `demo_figures.json`'s content"
     m = info['test']
-    rows.append(f"| test {m['ratio']} (once) | {m['threshold']:.3f} | {m['pixel_precision']:.3f} | {m['pixel_recall']:.3f} | "
-                f"{m['object_precision']:.3f} | {m['object_recall']:.3f} | |")
+    rows = [f"| split, prevalence | threshold | object precision | object recall | pixel precision | pixel recall | slumps found | "
+            f"{info['operating_metric']} precision ≥ {info['target_precision']:g} established |", '|---|---|---|---|---|---|---|---|']
+    for t in info['thresholds']:
+        rows.append(f"| validation {t['ratio']} | {t['threshold']:.3f} | {_iv(t['object_precision'])} | {_iv(t['object_recall'])} | "
+                    f"{_iv(t['pixel_precision'])} | {_iv(t['pixel_recall'])} | {t['found']} | {'yes' if t['established'] else 'no'} |")
+    f = m['figures']
+    rows.append(f"| test {m['ratio']} (once) | {m['threshold']:.3f} | {_iv(f['object_precision'])} | {_iv(f['object_recall'])} | "
+                f"{_iv(f['pixel_precision'])} | {_iv(f['pixel_recall'])} | | |")
     made = f"rts_seg {info['rts_seg']}" + (f" at commit {info['commit']}" if info.get('commit') else '')
-    return '\n'.join(rows) + (f"\n\nMade on {info['made']} with {made}: `rts-seg demo --out DIR`, "
-                               "then `python tools/make_figures.py DIR`.")
+    return '\n'.join(rows) + (f"\n\nObjects matched one to one at IoU ≥ {info['object_iou']:g}; 95 % intervals. Made on {info['made']} with "
+                               f"{made}: `rts-seg demo --out DIR`, then `python tools/make_figures.py DIR`.")
 
 
 def demo_config_sha256() -> str:
@@ -83,14 +87,16 @@ def prediction_figure(out: Path, dst: Path, dpi: int = 72):
     fig, axs = plt.subplots(1, 2, figsize=(10, 5.2), dpi=dpi, sharex=True, sharey=True)
     for ax in axs: ax.imshow(rgb, extent=extent)
     ref.boundary.plot(ax=axs[0], color='yellow', lw=1)
-    axs[0].set_title(f'held-out scene {name}: RGB, reference RTS (yellow)', fontsize=10)
+    axs[0].set_title(f'held-out scene {name}:\nRGB, reference RTS (yellow)', fontsize=10)
     shown = np.ma.masked_where(~(prob >= 0.05), prob)
     im = axs[1].imshow(shown, extent=extent, cmap='magma', vmin=0, vmax=1, alpha=0.75)
     ref.boundary.plot(ax=axs[1], color='yellow', lw=1)
     pred.boundary.plot(ax=axs[1], color='cyan', lw=1)
-    axs[1].set_title(f"P(RTS) ≥ 0.05; polygons at threshold {report['threshold']:.3f} (cyan)", fontsize=10)
+    at = f" at {report['map_prevalence']}" if report.get('map_prevalence') else ''
+    shaky = '' if report.get('established') is not False else ', NOT established'
+    axs[1].set_title(f"P(RTS{at}) ≥ 0.05;\npolygons at threshold {report['threshold']:.3g}{shaky} (cyan)", fontsize=10)
     for ax in axs: ax.set_axis_off()
-    fig.colorbar(im, ax=axs, fraction=0.025, pad=0.01, label='calibrated P(RTS)')
+    fig.colorbar(im, ax=axs, fraction=0.025, pad=0.01, label='calibrated P(RTS)' + at)
     fig.savefig(dst, bbox_inches='tight', dpi=dpi)
     plt.close(fig)
 
@@ -101,15 +107,31 @@ def figures_info(out: Path) -> dict:
     run = out/'runs'/'demo'
     t = pd.read_csv(run/'calibration'/'thresholds.csv')
     m = json.loads((run/'test_report'/'metrics.json').read_text())
-    f = {k: v['value'] for k, v in m['figures'].items()}
-    cols = ['ratio', 'threshold', 'pixel_precision', 'pixel_recall', 'object_precision', 'object_recall', 'reachable', 'estimated']
+    iv = lambda r, k: {'value': float(r[k]), 'lo': float(r[f'{k}_lo']), 'hi': float(r[f'{k}_hi'])}
+    rows = [dict(ratio=r['ratio'], threshold=float(r['threshold']), established=bool(r['established']), found=int(r['found']),
+                 estimated=bool(r['estimated']), precision=iv(r, 'precision'), recall=iv(r, 'recall'),
+                 **{k: iv(r, k) for k in ('object_precision', 'object_recall', 'pixel_precision', 'pixel_recall')})
+            for r in t.to_dict('records')]
     return {'made': m['evaluated_at'][:10], 'rts_seg': rts_seg.__version__, 'commit': _run_commit(out, m['run_id']),
-            'demo_config_sha256': demo_config_sha256(),
+            'demo_config_sha256': demo_config_sha256(), 'torch_threads': _threads(out),
             'command': 'rts-seg demo --out DIR; python tools/make_figures.py DIR',
-            'target_precision': float(t.target_precision.iloc[0]), 'temperature': float(m['temperature']),
-            'thresholds': [{k: (bool(v) if k in ('reachable', 'estimated') else v) for k, v in r.items()} for r in t[cols].to_dict('records')],
+            'operating_metric': str(t.operating_metric.iloc[0]), 'target_precision': float(t.target_precision.iloc[0]),
+            'object_iou': float(t.object_iou.iloc[0]), 'temperature': float(m['temperature']), 'thresholds': rows,
             'test': {'ratio': m['ratio'], 'threshold': m['threshold'], 'estimated': m['estimated'],
-                     **{k: f[k] for k in ['pixel_precision', 'pixel_recall', 'object_precision', 'object_recall', 'iou_rts', 'pr_auc']}}}
+                     'established_on_validation': m.get('established_on_validation'),
+                     'figures': {k: m['figures'][k] for k in ['object_precision', 'object_recall', 'object_recall_iou50', 'pixel_precision',
+                                                              'pixel_recall', 'iou_rts', 'pr_auc']}}}
+
+
+def _threads(out: Path) -> int | None:
+    "The torch CPU threads the demo's training ran with (its MLflow tag), if recorded"
+    try:
+        from mlflow.tracking import MlflowClient
+        c = MlflowClient(f"sqlite:///{(out/'mlflow.db').absolute()}")
+        run = c.search_runs([e.experiment_id for e in c.search_experiments()], max_results=1)[0]
+        v = run.data.tags.get('rts_seg.torch_threads')
+        return int(v) if v else None
+    except Exception: return None
 
 
 def main(argv=None) -> int:
