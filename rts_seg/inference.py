@@ -950,6 +950,8 @@ def merge_scene_polygons(frames: list[gpd.GeoDataFrame], tol_m: float = 0.01) ->
     cols = ['n_parts', 'area_m2', 'prob_mean', 'prob_max', 'scene_id', 'model_name', 'model_hash', *OPERATING_FIELDS, 'temperature', *ARTS_FIELDS]
     if not parts: return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs='EPSG:4326'))
     df = pd.concat(parts, ignore_index=True)
+    for c in OPERATING_FIELDS:
+        if c not in df: df[c] = None                 # a layer written before the field existed: unknown, not dropped
     geoms = df.geometry.to_numpy()
     grown = shapely.buffer(geoms, tol_m, join_style='mitre')
     i, j = shapely.STRtree(grown).query(grown, predicate='intersects')
