@@ -36,15 +36,15 @@ from .synthetic import ARTS_FIELDS
 # %% auto #0
 __all__ = ['TTA_TRANSFORMS', 'RGB', 'PROB_NODATA', 'MASK_NODATA', 'EIGHT', 'OPERATING_FIELDS', 'MAP_SETTINGS', 'SETTINGS_TAG',
            'TEST_METRICS', 'MERGE_CRS', 'ALL_POLYGONS', 'REPORT', 'PREDICT_SETTINGS', 'axis_offsets', 'window_grid',
-           'blend_weights', 'inference_device', 'inference_precision', 'WindowPredictor', 'predict_rows',
+           'blend_weights', 'tta_name', 'inference_device', 'inference_precision', 'WindowPredictor', 'predict_rows',
            'scale_factors', 'block_reduce', 'coarse_rows', 'merge_scales', 'erode_rows', 'blended_rows',
            'predict_array', 'band_stats', 'check_susceptibility', 'susceptibility_coverage', 'SceneRows',
            'encode_probability', 'decode_probability', 'PolygonCollector', 'model_hash', 'operating_fields',
            'rts_polygons', 'model_in_channels', 'check_model_input', 'scene_outputs', 'scene_predictor',
            'predict_scene', 'map_settings', 'stored_settings', 'scene_probabilities', 'operating_point',
-           'check_operating_point', 'tta_name', 'check_calibrated_settings', 'run_calibration', 'tested_threshold',
-           'run_settings', 'scene_aux', 'scene_task', 'merge_scene_polygons', 'write_layer', 'dask_client',
-           'scene_files', 'OperatingPointWarning', 'predict_scenes', 'failed_scenes']
+           'check_operating_point', 'check_calibrated_settings', 'run_calibration', 'tested_threshold', 'run_settings',
+           'scene_aux', 'scene_task', 'merge_scene_polygons', 'write_layer', 'dask_client', 'scene_files',
+           'OperatingPointWarning', 'predict_scenes', 'failed_scenes']
 
 # %% ../nbs/14_inference.ipynb #b80e6047
 def axis_offsets(n: int, size: int, overlap: int) -> list[int]:
@@ -67,6 +67,12 @@ def blend_weights(size: int, overlap: int) -> np.ndarray:
 # %% ../nbs/14_inference.ipynb #370e793e
 TTA_TRANSFORMS = {'none': [(0, False)], 'flips': [(0, False), (0, True), (2, True), (2, False)],
                   'dihedral': [(k, f) for k in range(4) for f in (False, True)]}  # (quarter turns, mirrored first)
+
+def tta_name(tta) -> str:
+    "`tta` as `TTA_TRANSFORMS` names it (True: dihedral, False: none); `InputError` for anything else"
+    name = {True: 'dihedral', False: 'none'}.get(tta, tta) if isinstance(tta, (bool, str)) else tta
+    if not isinstance(name, str) or name not in TTA_TRANSFORMS: raise InputError(f"tta must be one of {list(TTA_TRANSFORMS)}, found {tta!r}")
+    return name
 
 def _forward(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
     return torch.rot90(x.flip(-1) if flip else x, k, (-2, -1))
@@ -101,9 +107,7 @@ class WindowPredictor:
         apply_temperature(1., temperature)  # raises unless 0 < T < inf
         if not math.isfinite(prior_shift): raise InputError(f"prior_shift must be a finite logit, found {prior_shift!r}")
         self.temperature, self.prior_shift = float(temperature), float(prior_shift)
-        tta = {True: 'dihedral', False: 'none'}.get(tta, tta)
-        if tta not in TTA_TRANSFORMS: raise ValueError(f"tta must be one of {list(TTA_TRANSFORMS)} (or a bool), found {tta!r}")
-        self.transforms = TTA_TRANSFORMS[tta]
+        self.transforms = TTA_TRANSFORMS[tta_name(tta)]
         _check_choice('compile_mode', compile_mode, 'compile_mode')
         self.mode = inference_precision(precision, self.device)
         self.dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'none': None}[self.mode]
@@ -703,7 +707,7 @@ def map_settings(kw: dict) -> dict:
     "The `MAP_SETTINGS` of `predict_scene(**kw)` (its defaults where `kw` has none), normalised to JSON's types"
     params = inspect.signature(predict_scene).parameters
     s = {k: kw.get(k, params[k].default) for k in MAP_SETTINGS}
-    s['tta'] = {True: 'dihedral', False: 'none'}.get(s['tta'], s['tta'])
+    s['tta'] = tta_name(s['tta'])
     s['scales'], s['bands'] = [1. / k for k in scale_factors(s['scales'])], list(s['bands'])
     s['susceptibility'] = None if s['susceptibility'] is None else str(s['susceptibility'])
     for k in ('threshold', 'temperature', 'prior_shift', 'susceptibility_cutoff', 'min_area_m2'): s[k] = float(s[k])
@@ -770,12 +774,6 @@ def check_operating_point(op: dict, record: dict | None, src: str = '', accept_u
         raise InputError(f"{src}: {why}; pass --threshold T (threshold=T: a threshold of your choosing, recorded as user-given) or "
                          f"--accept-unestablished (accept_unestablished=True: maps at this threshold, recorded as not established)")
     return [f"{src}: {why}; mapping at it anyway (accepted), recorded as not established"]
-
-def tta_name(tta) -> str:
-    "`tta` as `TTA_TRANSFORMS` names it (True: dihedral, False: none); `InputError` for anything else"
-    name = {True: 'dihedral', False: 'none'}.get(tta, tta) if isinstance(tta, (bool, str)) else tta
-    if name not in TTA_TRANSFORMS: raise InputError(f"tta must be one of {list(TTA_TRANSFORMS)}, found {tta!r}")
-    return name
 
 def check_calibrated_settings(record: dict | None, tta, scales, src: str = '', accept: bool = False, user_threshold: bool = False) -> list[str]:
     "`InputError` (one line: where, what differs, the flags) when `tta` or `scales` are not the settings the calibration's validation pass used (`calibrated_settings`; older records: none and scale 1), unless `accept`; then the warning to give"
