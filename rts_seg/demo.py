@@ -45,8 +45,7 @@ def run_demo(out: str | Path = 'rts_demo', device=None, quiet: bool = True, fres
     out = Path(out).absolute()
     cfg = demo_config(out, **overrides)
     if fresh:
-        for p in ('runs', 'predictions', 'mlruns', 'data'): shutil.rmtree(out/p, ignore_errors=True)
-        (out/'mlflow.db').unlink(missing_ok=True)
+        for p in ('runs', 'predictions', 'data'): shutil.rmtree(out/p, ignore_errors=True)   # the MLflow store stays: earlier runs are history
     elif changed := demo_changes(out, cfg):
         raise InputError(f"{out}: the demo there was made with another config ({'; '.join(changed)}); its results would not be this "
                          "config's: --fresh to start again from nothing there, or another --out")

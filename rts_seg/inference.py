@@ -36,7 +36,7 @@ from .synthetic import ARTS_FIELDS
 # %% auto #0
 __all__ = ['TTA_TRANSFORMS', 'RGB', 'PROB_NODATA', 'MASK_NODATA', 'EIGHT', 'OPERATING_FIELDS', 'MAP_SETTINGS', 'SETTINGS_TAG',
            'TEST_METRICS', 'MERGE_CRS', 'ALL_POLYGONS', 'REPORT', 'PREDICT_SETTINGS', 'axis_offsets', 'window_grid',
-           'blend_weights', 'inference_device', 'inference_precision', 'WindowPredictor', 'predict_rows',
+           'blend_weights', 'tta_name', 'inference_device', 'inference_precision', 'WindowPredictor', 'predict_rows',
            'scale_factors', 'block_reduce', 'coarse_rows', 'merge_scales', 'erode_rows', 'blended_rows',
            'predict_array', 'band_stats', 'check_susceptibility', 'susceptibility_coverage', 'SceneRows',
            'encode_probability', 'decode_probability', 'PolygonCollector', 'model_hash', 'operating_fields',
@@ -67,6 +67,12 @@ def blend_weights(size: int, overlap: int) -> np.ndarray:
 # %% ../nbs/14_inference.ipynb #370e793e
 TTA_TRANSFORMS = {'none': [(0, False)], 'flips': [(0, False), (0, True), (2, True), (2, False)],
                   'dihedral': [(k, f) for k in range(4) for f in (False, True)]}  # (quarter turns, mirrored first)
+
+def tta_name(tta) -> str:
+    "`tta` as `TTA_TRANSFORMS` names it (True: dihedral, False: none); `InputError` for anything else"
+    name = {True: 'dihedral', False: 'none'}.get(tta, tta) if isinstance(tta, (bool, str)) else tta
+    if not isinstance(name, str) or name not in TTA_TRANSFORMS: raise InputError(f"tta must be one of {list(TTA_TRANSFORMS)}, found {tta!r}")
+    return name
 
 def _forward(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
     return torch.rot90(x.flip(-1) if flip else x, k, (-2, -1))
@@ -101,9 +107,7 @@ class WindowPredictor:
         apply_temperature(1., temperature)  # raises unless 0 < T < inf
         if not math.isfinite(prior_shift): raise InputError(f"prior_shift must be a finite logit, found {prior_shift!r}")
         self.temperature, self.prior_shift = float(temperature), float(prior_shift)
-        tta = {True: 'dihedral', False: 'none'}.get(tta, tta)
-        if tta not in TTA_TRANSFORMS: raise ValueError(f"tta must be one of {list(TTA_TRANSFORMS)} (or a bool), found {tta!r}")
-        self.transforms = TTA_TRANSFORMS[tta]
+        self.transforms = TTA_TRANSFORMS[tta_name(tta)]
         _check_choice('compile_mode', compile_mode, 'compile_mode')
         self.mode = inference_precision(precision, self.device)
         self.dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'none': None}[self.mode]
@@ -533,15 +537,16 @@ def model_hash(model: nn.Module) -> str:
         h.update(f'{k}{tuple(v.shape)}{v.dtype}'.encode()); h.update(v.view(-1).view(torch.uint8).numpy().tobytes() if v.numel() else b'')
     return h.hexdigest()[:16]
 
-OPERATING_FIELDS = ('ratio', 'threshold', 'grow_threshold', 'established', 'precision_lo', 'precision_hi', 'operating_metric')
+OPERATING_FIELDS = ('ratio', 'threshold', 'grow_threshold', 'established', 'precision_lo', 'precision_hi', 'operating_metric',
+                    'settings_calibrated')
 
 def operating_fields(threshold: float, grow_threshold: float | None = None, operating: dict | None = None) -> dict:
-    "The `OPERATING_FIELDS` a map carries: `threshold`, `grow_threshold`, and from `operating` (an `operating_point`) its ratio, whether it is established (None: a threshold the user gave), the precision interval and its metric"
+    "The `OPERATING_FIELDS` a map carries: `threshold`, `grow_threshold`, and from `operating` (an `operating_point`) its ratio, whether it is established (None: a threshold the user gave), the precision interval and its metric, and whether the map is made as the calibration's pass saw it (None: not calibrated)"
     op = operating or {}
     lo, hi = op.get('precision_interval') or (None, None)
     return dict(ratio=op.get('ratio'), threshold=float(threshold), grow_threshold=None if grow_threshold is None else float(grow_threshold),
                 established=op.get('established'), precision_lo=None if lo is None else float(lo), precision_hi=None if hi is None else float(hi),
-                operating_metric=op.get('operating_metric'))
+                operating_metric=op.get('operating_metric'), settings_calibrated=op.get('settings_calibrated'))
 
 def rts_polygons(pieces: pd.DataFrame, transform: Affine, crs, scene_id: str, model_name: str, model_id: str,
                  threshold: float, temperature: float = 1., min_area_m2: float = 0., arts: dict | None = None,
@@ -702,7 +707,7 @@ def map_settings(kw: dict) -> dict:
     "The `MAP_SETTINGS` of `predict_scene(**kw)` (its defaults where `kw` has none), normalised to JSON's types"
     params = inspect.signature(predict_scene).parameters
     s = {k: kw.get(k, params[k].default) for k in MAP_SETTINGS}
-    s['tta'] = {True: 'dihedral', False: 'none'}.get(s['tta'], s['tta'])
+    s['tta'] = tta_name(s['tta'])
     s['scales'], s['bands'] = [1. / k for k in scale_factors(s['scales'])], list(s['bands'])
     s['susceptibility'] = None if s['susceptibility'] is None else str(s['susceptibility'])
     for k in ('threshold', 'temperature', 'prior_shift', 'susceptibility_cutoff', 'min_area_m2'): s[k] = float(s[k])
@@ -770,19 +775,20 @@ def check_operating_point(op: dict, record: dict | None, src: str = '', accept_u
                          f"--accept-unestablished (accept_unestablished=True: maps at this threshold, recorded as not established)")
     return [f"{src}: {why}; mapping at it anyway (accepted), recorded as not established"]
 
-def check_calibrated_settings(record: dict | None, tta: str, scales, src: str = '', accept: bool = False) -> list[str]:
-    "`InputError` (one line: where, what differs, the flag) when `tta` or `scales` are not the settings the calibration's validation pass used (`calibrated_settings`; older records: none and scale 1), unless `accept`; then the warning to give"
+def check_calibrated_settings(record: dict | None, tta, scales, src: str = '', accept: bool = False, user_threshold: bool = False) -> list[str]:
+    "`InputError` (one line: where, what differs, the flags) when `tta` or `scales` are not the settings the calibration's validation pass used (`calibrated_settings`; older records: none and scale 1), unless `accept`; then the warning to give"
     if record is None: return []                                # never calibrated: nothing was measured to hold
     seen = record.get('calibrated_settings') or dict(tta='none', scales=[1.])   # every calibration before the record said so was made so
-    seen_s = [1. / k for k in scale_factors(seen.get('scales', [1.]))]
-    now = dict(tta={True: 'dihedral', False: 'none'}.get(tta, tta), scales=[1. / k for k in scale_factors(scales)])
-    diff = [f"{k} {seen_v!r} -> {now[k]!r}" for k, seen_v in (('tta', seen.get('tta', 'none')), ('scales', seen_s)) if now[k] != seen_v]
+    seen = dict(tta=tta_name(seen.get('tta', 'none')), scales=[1. / k for k in scale_factors(seen.get('scales', [1.]))])
+    now = dict(tta=tta_name(tta), scales=[1. / k for k in scale_factors(scales)])
+    diff = [f"{k} {seen[k]!r} -> {now[k]!r}" for k in ('tta', 'scales') if now[k] != seen[k]]
     if not diff: return []
-    why = (f"the calibration measured its temperature and thresholds on maps made otherwise ({'; '.join(diff)}): "
-           f"their precision does not describe this map")
+    what = "fitted its temperature and prior shift" if user_threshold else "measured its temperature and thresholds"
+    why = f"the calibration {what} on maps made otherwise ({'; '.join(diff)}): " + (
+        "the map's probabilities are not calibrated" if user_threshold else "their precision does not describe this map")
     if not accept:
-        raise InputError(f"{src}: {why}; predict with the calibrated settings, or pass --accept-uncalibrated "
-                         f"(accept_uncalibrated=True: maps anyway, recorded as settings_calibrated false)")
+        raise InputError(f"{src}: {why}; predict with the calibrated settings (tta {seen['tta']!r}, scales {seen['scales']}: drop --tta/--scales), "
+                         f"or pass --accept-uncalibrated (accept_uncalibrated=True: maps anyway, recorded as settings_calibrated false)")
     return [f"{src}: {why}; mapping anyway (accepted), recorded as settings_calibrated false"]
 
 # %% ../nbs/14_inference.ipynb #fa47ef56
@@ -856,14 +862,16 @@ def run_settings(model_source, ratio: str | None = None, threshold: float | None
     check_model_input(model, bands, kw['size'], where)
     _check_choice('precision', kw['precision'], 'mixed_precision'); _check_choice('compile_mode', kw['compile_mode'], 'compile_mode')
     kw['scales'] = [1. / k for k in scale_factors(kw.get('scales', (1.,)))]
-    uncal = check_calibrated_settings(record, kw['tta'], kw['scales'], where, accept_uncalibrated)   # the map the thresholds were measured on
+    kw['tta'] = tta_name(kw['tta'])
+    uncal = check_calibrated_settings(record, kw['tta'], kw['scales'], where, accept_uncalibrated, op['established'] is None)   # the map the thresholds were measured on
     notes += uncal
     _check_erode(kw.setdefault('erode_nodata_px', 0)); _check_cutoff(kw.setdefault('susceptibility_cutoff', 0.5))
     if kw.get('susceptibility') is not None: kw['susceptibility'] = str(check_susceptibility(kw['susceptibility']))
-    operating = {k: op[k] for k in ('ratio', 'established', 'precision_interval', 'operating_metric')}
+    settings_ok = None if record is None else not uncal
+    operating = {k: op[k] for k in ('ratio', 'established', 'precision_interval', 'operating_metric')} | dict(settings_calibrated=settings_ok)
     kw |= dict(stats=stats, bands=bands, temperature=float(T), prior_shift=op['prior_shift'], threshold=op['threshold'], grow_threshold=grow, operating=operating,
                model_id=model_hash(model))  # hashed once, not per scene
-    return dict(op, temperature=float(T), grow_threshold=grow, model=model, model_name=kw['model_name'], model_hash=kw['model_id'], settings_calibrated=not uncal,
+    return dict(op, temperature=float(T), grow_threshold=grow, model=model, model_name=kw['model_name'], model_hash=kw['model_id'], settings_calibrated=settings_ok,
                 aux_dir=str(aux_dir) if len(bands) > 3 else None, notes=notes, kw=kw)
 
 # %% ../nbs/14_inference.ipynb #83a49433
@@ -940,6 +948,8 @@ def merge_scene_polygons(frames: list[gpd.GeoDataFrame], tol_m: float = 0.01) ->
     cols = ['n_parts', 'area_m2', 'prob_mean', 'prob_max', 'scene_id', 'model_name', 'model_hash', *OPERATING_FIELDS, 'temperature', *ARTS_FIELDS]
     if not parts: return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs='EPSG:4326'))
     df = pd.concat(parts, ignore_index=True)
+    for c in OPERATING_FIELDS:
+        if c not in df: df[c] = None                 # a layer written before the field existed: unknown, not dropped
     geoms = df.geometry.to_numpy()
     grown = shapely.buffer(geoms, tol_m, join_style='mitre')
     i, j = shapely.STRtree(grown).query(grown, predicate='intersects')
@@ -1035,7 +1045,6 @@ def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | No
                   prior_shift=run['prior_shift'], map_prevalence=run['map_prevalence'], validation_threshold=run['validation_threshold'],
                   **operating_fields(run['threshold'], run['grow_threshold'], run), calibrated=run['calibrated'],
                   threshold_source='user' if threshold is not None else 'calibration', accepted_unestablished=run['established'] is False,
-                  settings_calibrated=run['settings_calibrated'],
                   notes=run['notes'], predict={k: run['kw'].get(k) for k in PREDICT_SETTINGS}, out_dir=str(out_dir), finished=False, counts={},
                   scenes={f.stem: dict(path=str(f), status='pending', reason=None, seconds=None, polygons=None) for f in files})
     def record(entry: dict | None = None):

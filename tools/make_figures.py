@@ -39,8 +39,12 @@ def demo_table(info: dict) -> str:
     f = m['figures']
     rows.append(f"| test {m['ratio']} (once) | {m['threshold']:.3f} | {_iv(f['object_precision'])} | {_iv(f['object_recall'])} | "
                 f"{_iv(f['pixel_precision'])} | {_iv(f['pixel_recall'])} | | |")
-    made = f"rts_seg {info['rts_seg']}" + (f" at commit {info['commit']}" if info.get('commit') else '')
-    return '\n'.join(rows) + (f"\n\nObjects matched one to one at IoU ≥ {info['object_iou']:g}; 95 % intervals. Made on {info['made']} with "
+    made = f"rts_seg {info['rts_seg']}" + (f" (trained at commit {info['commit']})" if info.get('commit') else '')
+    mp = info.get('map')
+    on_map = '' if not mp else (f" The thresholds are on validation's calibrated probabilities; the map's probabilities are calibrated for "
+                                f"{mp['map_prevalence']} (prior shift {mp['prior_shift']:.3g} on the logit), where the {m['ratio']} point is "
+                                f"threshold {mp['threshold']:.3g}.")
+    return '\n'.join(rows) + (f"\n\nObjects matched one to one at IoU ≥ {info['object_iou']:g}; 95 % intervals.{on_map} Made on {info['made']} with "
                                f"{made}: `rts-seg demo --out DIR`, then `python tools/make_figures.py DIR`.")
 
 
@@ -96,7 +100,7 @@ def prediction_figure(out: Path, dst: Path, dpi: int = 72):
     shaky = '' if report.get('established') is not False else ', NOT established'
     axs[1].set_title(f"P(RTS{at}) ≥ 0.05;\npolygons at threshold {report['threshold']:.3g}{shaky} (cyan)", fontsize=10)
     for ax in axs: ax.set_axis_off()
-    fig.colorbar(im, ax=axs, fraction=0.025, pad=0.01, label='calibrated P(RTS)' + at)
+    fig.colorbar(im, ax=axs, fraction=0.025, pad=0.03, label='calibrated P(RTS)' + at)
     fig.savefig(dst, bbox_inches='tight', dpi=dpi)
     plt.close(fig)
 
@@ -107,6 +111,7 @@ def figures_info(out: Path) -> dict:
     run = out/'runs'/'demo'
     t = pd.read_csv(run/'calibration'/'thresholds.csv')
     m = json.loads((run/'test_report'/'metrics.json').read_text())
+    rep = json.loads((out/'predictions'/'report.json').read_text())   # the held-out scene's map: its threshold on the map's probabilities
     iv = lambda r, k: {'value': float(r[k]), 'lo': float(r[f'{k}_lo']), 'hi': float(r[f'{k}_hi'])}
     rows = [dict(ratio=r['ratio'], threshold=float(r['threshold']), established=bool(r['established']), found=int(r['found']),
                  estimated=bool(r['estimated']), precision=iv(r, 'precision'), recall=iv(r, 'recall'),
@@ -117,6 +122,7 @@ def figures_info(out: Path) -> dict:
             'command': 'rts-seg demo --out DIR; python tools/make_figures.py DIR',
             'operating_metric': str(t.operating_metric.iloc[0]), 'target_precision': float(t.target_precision.iloc[0]),
             'object_iou': float(t.object_iou.iloc[0]), 'temperature': float(m['temperature']), 'thresholds': rows,
+            'map': {k: rep.get(k) for k in ('ratio', 'threshold', 'validation_threshold', 'prior_shift', 'map_prevalence', 'established')},
             'test': {'ratio': m['ratio'], 'threshold': m['threshold'], 'estimated': m['estimated'],
                      'established_on_validation': m.get('established_on_validation'),
                      'figures': {k: m['figures'][k] for k in ['object_precision', 'object_recall', 'object_recall_iou50', 'pixel_precision',
