@@ -101,6 +101,9 @@ CONFIG_DEFAULTS: dict = {
         'block_km': 10.0,                  # side of the spatial blocks that go whole to one split
         'buffer_m': 500.0,                 # tiles nearer than this to another split's tiles are dropped
         'split_fractions': [0.7, 0.15, 0.15],  # train, val, test: shares of positive tiles
+        'negative_split_fractions': None,  # train, val, test: shares of the tiles of blocks without a positive tile
+                                           # (realistic val/test ratios need most of them); null: such blocks even out
+                                           # each split's total tile count to split_fractions
         'blocking_crs': 'EPSG:3413',       # blocks are laid out in this CRS, whatever the scenes' CRSs
         'min_pos_pixels': 1,               # a tile with fewer RTS pixels is a negative tile
         'min_valid_fraction': 0.1,         # a tile with a smaller share of valid (not nodata) pixels is used nowhere
@@ -112,6 +115,8 @@ CONFIG_DEFAULTS: dict = {
         'rts_per_km2': 0.35, 'confusers_per_km2': 0.6,
         'mislabel_fraction': 0.05,         # share of RTS polygons shifted by a few pixels, as real labels are
         'nodata_fraction': 0.3,            # share of scenes with a nodata wedge at the swath edge
+        'background_scenes': 0,            # scenes without RTS (look-alikes and all else as usual), in a row of their own
+        'background_size': None,           # their side in px; null: size
     },
     'augment': {
         'enabled': True,
@@ -132,6 +137,7 @@ CONFIG_TYPES: dict = {
     'train_ratio_schedule': (list, NoneType),
     'sync_bn': (str, bool),
     'data.aux': (str, NoneType), 'mlflow.tracking_uri': (str, NoneType), 'data.num_workers': (int, str),
+    'data.negative_split_fractions': (list, NoneType), 'synth.background_size': (int, NoneType),
     'map_prevalence': (str, NoneType),
 }
 CONFIG_CHOICES: dict = {  # keys whose string value is one of a few names
@@ -155,6 +161,7 @@ CONFIG_RANGES: dict = {  # numbers (or each number of a list) and their interval
     'synth.scenes': '[1, inf)', 'synth.size': '[16, inf)', 'synth.seed': '[0, 4294967295]',
     'synth.rts_per_km2': '[0, inf)', 'synth.confusers_per_km2': '[0, inf)',
     'synth.mislabel_fraction': '[0, 1]', 'synth.nodata_fraction': '[0, 1]',
+    'synth.background_scenes': '[0, inf)', 'synth.background_size': '[16, inf)',
     'augment.hflip_p': '[0, 1]', 'augment.vflip_p': '[0, 1]', 'augment.affine_p': '[0, 1]', 'augment.elastic_p': '[0, 1]',
     'augment.color_p': '[0, 1]', 'augment.shift_limit': '[0, 1]', 'augment.scale_limit': '[0, 1)',
     'augment.rotate_limit': '[0, 180]', 'augment.elastic_alpha': '[0, inf)', 'augment.elastic_sigma': '(0, inf)',

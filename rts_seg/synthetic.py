@@ -6,26 +6,29 @@ Docs: https://rts-seg.github.io/rts_seg/synthetic.html.md"""
 
 # %% ../nbs/01_synthetic.ipynb #57922bac
 from __future__ import annotations
-import uuid, zlib
+import uuid, zlib, json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-import numpy as np, pandas as pd, geopandas as gpd, rasterio
+import numpy as np, pandas as pd, geopandas as gpd, rasterio, shapely
 from rasterio.transform import Affine, from_origin
 from rasterio.features import rasterize
 from rasterio.warp import reproject, Resampling
-from scipy.ndimage import zoom, gaussian_filter, binary_dilation, uniform_filter
+from scipy.ndimage import zoom, spline_filter, gaussian_filter, binary_dilation, uniform_filter
+from scipy.sparse import csr_array
 from shapely.geometry import Point, LineString, Polygon, box
 from shapely import affinity
 from shapely.ops import unary_union
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
+from fastprogress.fastprogress import progress_bar
 from .core import rng, InputError
 
 # %% auto #0
 __all__ = ['SCENE_CRS', 'IMAGE_RES', 'AUX_RES', 'AUX_BANDS', 'REGIONS', 'REAL_LABEL_REGIONS', 'RTS_AREA_MEDIAN_M2',
-           'RTS_AREA_LOG_STD', 'ARTS_FIELDS', 'regions_for', 'scene_origin', 'smooth_noise', 'slope_deg',
-           'relative_elevation', 'sample_rts_areas', 'rts_polygon', 'SynthScene', 'make_scene', 'write_image',
-           'aux_bands', 'write_aux', 'scene_labels', 'write_synthetic']
+           'RTS_AREA_LOG_STD', 'LOOKALIKE_KINDS', 'ARTS_FIELDS', 'SYNTH_RECORD', 'regions_for', 'scene_origin',
+           'smooth_noise', 'slope_deg', 'relative_elevation', 'sample_rts_areas', 'rts_polygon', 'SynthScene',
+           'make_scene', 'write_image', 'aux_bands', 'write_aux', 'scene_labels', 'write_synthetic']
 
 # %% ../nbs/01_synthetic.ipynb #53f311ea
 SCENE_CRS = 'EPSG:3413'
@@ -51,22 +54,28 @@ def regions_for(crs: str = SCENE_CRS) -> dict[str, tuple[float, float]]:
     inside = {k: v for k, v in {**REGIONS, **REAL_LABEL_REGIONS}.items() if w <= v[1] <= e and s <= v[0] <= n}
     return inside or {f"{c.name.split(' / ')[-1]} 70N": (70.0, (w + e) / 2)}
 
-def scene_origin(index: int, size: int, crs: str = SCENE_CRS) -> tuple[str, float, float]:
-    "Region name and upper-left corner (metres of `crs`) of synthetic scene `index` of `size` pixels"
+def scene_origin(index: int, size: int, crs: str = SCENE_CRS, background: bool = False) -> tuple[str, float, float]:
+    "Region name and upper-left corner (metres of `crs`) of synthetic scene `index` of `size` pixels (a `background` one: in the next row)"
     regions = regions_for(crs)
     name = list(regions)[index % len(regions)]
     lat, lon = regions[name]
     x, y = Transformer.from_crs('EPSG:4326', crs, always_xy=True).transform(lon, lat)
     step = size * IMAGE_RES + 20_000  # scenes of one region sit 20 km apart
-    return name, round(x + (index // len(regions)) * step), round(y)
+    return name, round(x + (index // len(regions)) * step), round(y + (step if background else 0))
 
 # %% ../nbs/01_synthetic.ipynb #92a5e4bd
+@lru_cache(maxsize=64)
+def _spline_rows(n: int, scale_px: float, keep: int) -> csr_array:
+    "`keep`×`n` sparse matrix: the first `keep` samples of scipy's cubic `zoom` by `scale_px` of `n` spline coefficients"
+    cols = [zoom(e, scale_px, order=3, mode='reflect', grid_mode=True, prefilter=False)[:keep] for e in np.eye(n)]
+    return csr_array(np.stack(cols, 1))
+
 def smooth_noise(shape: tuple[int, int], scale_px: float, seed) -> np.ndarray:
     "Zero-mean, unit-std random field on `shape` whose features are about `scale_px` pixels across"
     g = rng(seed)
     small = (int(np.ceil(shape[0] / scale_px)) + 3, int(np.ceil(shape[1] / scale_px)) + 3)
-    z = zoom(g.standard_normal(small), scale_px, order=3, mode='reflect', grid_mode=True)
-    z = z[:shape[0], :shape[1]]
+    coef = spline_filter(g.standard_normal(small), order=3, mode='reflect')
+    z = _spline_rows(small[0], scale_px, shape[0]) @ (_spline_rows(small[1], scale_px, shape[1]) @ coef.T).T
     return ((z - z.mean()) / (z.std() + 1e-12)).astype(np.float32)
 
 def slope_deg(elev: np.ndarray, res: float) -> np.ndarray:
@@ -138,11 +147,20 @@ _TUNDRA, _WATER = np.array([92, 108, 70.]), np.array([22, 36, 52.])
 _BARE = np.array([168, 156, 138.])   # RTS floors, river bars, bare patches and shores share this colour
 _HEADWALL, _TONGUE = np.array([88, 78, 68.]), np.array([132, 122, 106.])
 _GRAVEL = np.array([178, 172, 160.])
+_MEADOW, _WET = np.array([78, 104, 62.]), np.array([56, 68, 58.])  # floors of hollows that are not bare: green, or wet-dark
 
 def _paint(img, mask, colour, g, noise=8., alpha=1.):
-    "Paint `colour` (+ pixel noise) into `img` (H×W×3 float) where `mask`, blended by `alpha` (scalar or H×W)"
-    a = (mask * alpha)[..., None] if np.ndim(alpha) else mask[..., None] * alpha
-    img[:] = img * (1 - a) + (colour + g.normal(0, noise, img.shape)) * a
+    "Paint `colour` (+ pixel noise) into `img` (H×W×3 float) where `mask`, blended by `alpha` (scalar or H×W); only masked pixels are drawn"
+    a = alpha[mask][:, None] if np.ndim(alpha) else alpha
+    px = img[mask]
+    img[mask] = px * (1 - a) + (colour + g.normal(0, noise, px.shape)) * a
+
+def _window(p, shape, pad: int = 2) -> tuple[tuple[slice, slice], np.ndarray]:
+    "The bounding box of polygon `p` (pixel coordinates) grown by `pad` px and clipped to `shape`, and `p` burnt into it"
+    c0, r0, c1, r1 = p.bounds
+    r0, c0 = max(int(np.floor(r0)) - pad, 0), max(int(np.floor(c0)) - pad, 0)
+    r1, c1 = max(min(int(np.ceil(r1)) + pad, shape[0]), r0), max(min(int(np.ceil(c1)) + pad, shape[1]), c0)
+    return (slice(r0, r1), slice(c0, c1)), _burn([affinity.translate(p, -c0, -r0)], (r1 - r0, c1 - c0))
 
 def _blob(cx, cy, r, g, elong=1.5):
     "An irregular blob polygon of radius about `r` px"
@@ -158,12 +176,26 @@ def _terrain(shape, g):
     return (150 + 45 * smooth_noise(shape, 350, g) + 12 * smooth_noise(shape, 80, g)
             + 1.5 * smooth_noise(shape, 12, g)).astype(np.float32)
 
-def _place(candidates, g, taken, poly_fn, tries=40):
-    "Draw polygons from `poly_fn(r, c)` at random `candidates` until one avoids `taken`"
+def _downslope(elev, r, c) -> float:
+    "Direction (radians, pixel x/y) in which the ground at row `r`, column `c` falls, from its 7×7 neighbourhood"
+    gy, gx = np.gradient(elev[max(r-3, 0):r+4, max(c-3, 0):c+4].astype(float))
+    return float(np.arctan2(-gy.mean(), -gx.mean()))
+
+def _spot(where, g, tries: int = 2000) -> tuple[int, int] | None:
+    "A random pixel (r, c) of `where = (ok, water)`: `ok` there and no `water` within 10 px; None if `tries` draws find none"
+    ok, water = where
     for _ in range(tries):
-        r, c = candidates[g.integers(len(candidates))]
-        p = poly_fn(r, c)
-        if p is not None and not any(p.buffer(6).intersects(t) for t in taken): return p
+        r, c = int(g.integers(ok.shape[0])), int(g.integers(ok.shape[1]))
+        if ok[r, c] and not water[max(r - 10, 0):r + 11, max(c - 10, 0):c + 11].any(): return r, c
+    return None
+
+def _place(where, g, taken, poly_fn, tries=40):
+    "Draw polygons from `poly_fn(r, c)` at random pixels of `where` (see `_spot`) until one keeps 6 px from all of `taken`"
+    for _ in range(tries):
+        rc = _spot(where, g)
+        if rc is None: return None
+        p = poly_fn(*rc)
+        if p is not None and not (taken and shapely.dwithin(p, np.asarray(taken, object), 6).any()): return p
     return None
 
 # %% ../nbs/01_synthetic.ipynb #9ec78ee4
@@ -173,79 +205,52 @@ def _crs_key(crs) -> int | None:
     c = CRS.from_user_input(crs)
     return c.to_epsg() or zlib.crc32(c.to_wkt().encode())
 
+_BACKGROUND_STREAM = 0xB6  # appended to a background scene's seed: its own random stream
+
 def make_scene(index: int = 0, size: int = 1024, seed: int = 42, rts_per_km2: float = 0.35,
                confusers_per_km2: float = 0.6, mislabel_fraction: float = 0.05, nodata: bool = False,
-               box_fraction: float = 0.04, crs: str = SCENE_CRS) -> SynthScene:
-    "Draw synthetic scene `index` of `size`×`size` px (3 m) for `seed`, on a grid in projected `crs`"
+               box_fraction: float = 0.04, crs: str = SCENE_CRS, background: bool = False) -> SynthScene:
+    "Draw synthetic scene `index` of `size`×`size` px (3 m) for `seed`, on a grid in projected `crs`; a `background` scene has no RTS"
     key = _crs_key(crs)
-    g = np.random.default_rng([seed, index] if key is None else [seed, index, key])
+    g = np.random.default_rng([seed, index, *([] if key is None else [key]), *([_BACKGROUND_STREAM] if background else [])])
     shape = (size, size)
     km2 = (size * IMAGE_RES / 1000) ** 2
-    region, x0, y0 = scene_origin(index, size, crs)
+    region, x0, y0 = scene_origin(index, size, crs, background)
     elev = _terrain(shape, g)
     slope = slope_deg(elev, IMAGE_RES)
     img = np.empty(shape + (3,), np.float32)
     img[:] = _TUNDRA * (1 + 0.12 * smooth_noise(shape, 30, g))[..., None]
-    img += g.normal(0, 6, img.shape)
+    img += 6 * g.standard_normal(img.shape, np.float32)
     ndvi = (0.58 + 0.07 * smooth_noise(shape, 40, g)).astype(np.float32)
     confusers, taken = [], []
-    # lakes in the lowest ground, with bright thawed shores on part of their rim
-    water = elev < np.quantile(elev, 0.06)
-    _paint(img, water, _WATER, g, 3); ndvi[water] = -0.3
-    shore = binary_dilation(water, iterations=4) & ~water & (smooth_noise(shape, 60, g) > 0.3)
-    _paint(img, shore, _BARE, g); ndvi[shore] = 0.12
-    if shore.any(): confusers.append(('lake_shore', None))
-    # a meandering river with bars on its banks
-    t = np.linspace(-0.05, 1.05, 200) * size
-    y_r = size * g.uniform(0.2, 0.8) + size * 0.08 * np.sin(2 * np.pi * t / (size * g.uniform(0.3, 0.6)) + g.uniform(0, 6))
-    river = LineString(np.c_[t, y_r]).buffer(g.uniform(4, 7))
-    _paint(img, _burn([river], shape), _WATER, g, 3); ndvi[_burn([river], shape)] = -0.2
-    for k in g.choice(np.arange(20, 180), size=max(1, int(3 * km2 / 9)), replace=False):
-        bar = _blob(t[k], y_r[k] + g.choice([-1, 1]) * 9, g.uniform(6, 14), g, elong=2.5)
-        confusers.append(('river_bar', bar)); taken.append(bar)
-    taken.append(river)
-    # a gravel road
-    if g.random() < 0.7:
+    water = _draw_water(img, ndvi, elev, g, confusers)
+    taken += _draw_river(img, ndvi, g, km2, confusers)
+    if g.random() < 0.7:  # a gravel road
         ys = np.sort(g.uniform(0, size, 2))
         road = LineString([(0, ys[0]), (size / 2, (ys[0] + ys[1]) / 2 + g.normal(0, size / 20)), (size, ys[1])]).buffer(1.6)
         confusers.append(('road', road)); taken.append(road)
-    # RTS on slopes, away from water
-    n_rts = g.poisson(rts_per_km2 * km2) + 1
-    areas = list(sample_rts_areas(n_rts, g))
-    giant = size * IMAGE_RES >= 4000 and index % 3 == 0  # scenes of 4 km or more: every third holds a giant
-    if giant: areas.append(g.uniform(1.0e6, 1.4e6))
-    steep = np.argwhere((slope > np.quantile(slope, 0.6)) & ~binary_dilation(water, iterations=10))
-    rts = []
-    for a in areas:
-        elong = g.uniform(1.3, 2.0) if a < 1e6 else g.uniform(1.7, 2.0)  # giants: > 1.5 km long
-        L = np.sqrt(a * elong * 1.45) / IMAGE_RES
-        W = L / elong
-        def mk(r, c, L=L, W=W):
-            gy, gx = np.gradient(elev[max(r-3, 0):r+4, max(c-3, 0):c+4].astype(float))
-            ang = np.arctan2(-gy.mean(), -gx.mean())  # downslope
-            p = rts_polygon(c, r, L, W, ang, g)
-            return p if box(2, 2, size - 2, size - 2).contains(p) else None
-        p = _place(steep, g, taken + rts, mk)
-        if p is not None: rts.append(p)
+    # where things go: slumps on the steeper half, bare look-alikes on the lower 60 % of slopes and on the steepest 40 %
+    q40, q50, q60 = np.quantile(slope, [0.4, 0.5, 0.6])
+    ground = {k: (ok, water) for k, ok in dict(rts=slope > q50, gentle=slope < q60, steep=slope > q60, flat=slope < q40,
+                                               dry=np.ones(shape, bool)).items()}  # each away from water
+    # hollows without a bare floor, placed before the slumps so that these keep clear of them
+    _lookalikes(confusers, taken, g, ground['flat'], 'drained_basin', g.poisson(0.3 * confusers_per_km2 * km2),
+                lambda r, c: _blob(c, r, g.uniform(25, 70), g, elong=g.uniform(1, 1.8)))
+    _lookalikes(confusers, taken, g, ground['dry'], 'thermokarst_pit', g.poisson(0.5 * confusers_per_km2 * km2),
+                lambda r, c: _blob(c, r, g.uniform(6, 18), g, elong=g.uniform(1, 1.5)))
+    rts = [] if background else _place_rts(elev, ground['rts'], g, taken, size, index, rts_per_km2 * km2)
     for p in rts: _draw_rts(img, elev, ndvi, p, g)
-    # bare patches: RTS-coloured, but round, on flat ground and no hollow
-    for _ in range(g.poisson(confusers_per_km2 * km2)):
-        flat = np.argwhere(slope < np.quantile(slope, 0.3))
-        p = _place(flat, g, taken + rts, lambda r, c: _blob(c, r, g.uniform(5, 25), g, elong=g.uniform(1, 2)))
-        if p is not None: confusers.append(('bare_patch', p)); taken.append(p)
+    taken += rts
+    # bare look-alikes: RTS-coloured, no hollow; round patches on gentle ground, scree and detachment strips on steep
+    _lookalikes(confusers, taken, g, ground['gentle'], 'bare_patch', g.poisson(confusers_per_km2 * km2),
+                lambda r, c: _blob(c, r, g.uniform(5, 25), g, elong=g.uniform(1, 2)))
+    _lookalikes(confusers, taken, g, ground['steep'], 'bare_slope', g.poisson(0.5 * confusers_per_km2 * km2),
+                lambda r, c: _blob(c, r, g.uniform(5, 20), g, elong=g.uniform(1.2, 2.5)))
+    _lookalikes(confusers, taken, g, ground['steep'], 'detachment', g.poisson(0.3 * confusers_per_km2 * km2),
+                lambda r, c: _strip(c, r, g.uniform(25, 90), g.uniform(4, 10), _downslope(elev, r, c), g))
     for kind, p in confusers:
-        if p is None: continue
-        m = _burn([p], shape)
-        _paint(img, m, _GRAVEL if kind == 'road' else _BARE, g); ndvi[m] = g.uniform(0.05, 0.2)
-    # clouds and their shadows drift over everything
-    for _ in range(g.poisson(0.15 * km2) + (index % 2)):
-        cy, cx, r = g.uniform(0, size), g.uniform(0, size), g.uniform(20, 60)
-        m = _burn([_blob(cx, cy, r, g)], shape).astype(np.float32)
-        soft = gaussian_filter(m, 4)
-        sh = np.roll(soft, (int(g.integers(15, 40)), int(g.integers(15, 40))), (0, 1))
-        img *= (1 - 0.55 * sh)[..., None]
-        _paint(img, soft > 0.02, np.array([235., 235, 240]), g, 4, alpha=0.85 * soft)
-        confusers.append(('cloud_shadow', None))
+        if p is not None: _draw_lookalike(img, elev, ndvi, kind, p, g)
+    _draw_clouds(img, g, g.poisson(0.15 * km2) + (index % 2), confusers)
     valid = np.ones(shape, bool)
     if nodata:  # the swath edge: a wedge with no data
         cut = g.uniform(0.15, 0.35) * size
@@ -259,19 +264,16 @@ def make_scene(index: int = 0, size: int = 1024, seed: int = 42, rts_per_km2: fl
         ang = g.uniform(0, 2 * np.pi); d = g.uniform(2, 5)
         shifts[i] = (d * np.cos(ang), d * np.sin(ang))
     boxed = list(g.random(len(rts)) < box_fraction)
-    negatives = [p.buffer(8) for k, p in confusers if k in ('river_bar', 'bare_patch') and g.random() < 0.4]
-    return SynthScene(f'synth_{seed}_{index:03d}' + ('' if key is None else f'_{key}'), region,
-                      from_origin(x0, y0, IMAGE_RES, IMAGE_RES), rgb, elev, ndvi, valid, rts, shifts, boxed, confusers,
-                      negatives, base_map_date=f'20{19 + index % 4}-07-{10 + index % 20:02d}', crs=crs)
+    negatives = [p.buffer(8).intersection(box(0, 0, size, size)) for k, p in confusers  # verified background, on the scene
+                 if p is not None and k != 'road' and g.random() < 0.4]
+    scene_id = f'synth_{seed}_' + ('bg' if background else '') + f'{index:03d}' + ('' if key is None else f'_{key}')
+    return SynthScene(scene_id, region, from_origin(x0, y0, IMAGE_RES, IMAGE_RES), rgb, elev, ndvi, valid, rts, shifts,
+                      boxed, confusers, negatives, base_map_date=f'20{19 + index % 4}-07-{10 + index % 20:02d}', crs=crs)
 
 # %% ../nbs/01_synthetic.ipynb #02c09a01
 def _draw_rts(img, elev, ndvi, p, g):
     "Draw an RTS: bare floor, dark headwall upslope, wetter tongue downslope, a hollow in the terrain"
-    c0, r0, c1, r1 = (int(v) for v in p.bounds)
-    c0, r0 = max(c0 - 2, 0), max(r0 - 2, 0)
-    c1, r1 = min(c1 + 3, img.shape[1]), min(r1 + 3, img.shape[0])
-    win = (slice(r0, r1), slice(c0, c1))
-    m = _burn([affinity.translate(p, -c0, -r0)], (r1 - r0, c1 - c0))
+    win, m = _window(p, elev.shape, pad=3)
     if not m.any(): return
     rr, cc = np.nonzero(m)
     # position along the slope: 0 at the headwall, 1 at the toe of the tongue
@@ -286,6 +288,100 @@ def _draw_rts(img, elev, ndvi, p, g):
     ndvi[win][m] = (0.08 + 0.1 * un[m] + g.normal(0, 0.03, m.sum())).astype(np.float32)
     depth = np.clip(0.03 * np.sqrt(p.area * IMAGE_RES**2), 2.5, 25)  # headwalls: metres to tens of metres
     elev[win] -= depth * gaussian_filter(m * (1 - 0.7 * un), 1.5)
+
+def _place_rts(elev, candidates, g, taken, size: int, index: int, mean_count: float) -> list:
+    "RTS outlines (at least one) at `candidates`, clear of `taken`, their tongues downslope; every third scene of 4 km or more adds a giant"
+    areas = list(sample_rts_areas(g.poisson(mean_count) + 1, g))
+    if size * IMAGE_RES >= 4000 and index % 3 == 0: areas.append(g.uniform(1.0e6, 1.4e6))
+    rts = []
+    for a in areas:
+        elong = g.uniform(1.3, 2.0) if a < 1e6 else g.uniform(1.7, 2.0)  # giants: > 1.5 km long
+        L = np.sqrt(a * elong * 1.45) / IMAGE_RES
+        def mk(r, c, L=L, W=L / elong):
+            p = rts_polygon(c, r, L, W, _downslope(elev, r, c), g)
+            return p if box(2, 2, size - 2, size - 2).contains(p) else None
+        p = _place(candidates, g, taken + rts, mk)
+        if p is not None: rts.append(p)
+    return rts
+
+# %% ../nbs/01_synthetic.ipynb #71eedc51
+LOOKALIKE_KINDS = {
+    'lake_shore': 'bare thawed shore on part of a lake rim (recorded once per scene, no polygon)',
+    'river_bar': 'bare bar on a river bank',
+    'road': 'gravel road, brighter than bare soil',
+    'bare_patch': 'round bare patch on the gentler 60 % of slopes, no hollow',
+    'bare_slope': 'bare ground or scree on the steepest 40 % of slopes, no hollow',
+    'detachment': 'active-layer-detachment-like bare strip running downslope on steep ground, no hollow',
+    'drained_basin': 'drained lake basin on flat ground: a hollow 1.5-5 m deep with a green or wet-dark floor, not bare',
+    'thermokarst_pit': 'thermokarst pit anywhere on dry ground: a hollow 1.5-4 m deep with a green or wet-dark floor, not bare',
+    'cloud_shadow': 'a cloud and its shadow (recorded once per cloud, no polygon)',
+}
+_BARE_KINDS, _HOLLOW_KINDS = ('river_bar', 'bare_patch', 'bare_slope', 'detachment'), ('drained_basin', 'thermokarst_pit')
+
+def _lookalikes(confusers: list, taken: list, g, candidates, kind: str, n: int, poly_fn):
+    "Place up to `n` look-alikes of `kind` from `poly_fn(r, c)` at `candidates`, clear of `taken`; record them"
+    for _ in range(n):
+        p = _place(candidates, g, taken, poly_fn)
+        if p is not None: confusers.append((kind, p)); taken.append(p)
+
+def _strip(cx, cy, length, width, angle, g) -> Polygon:
+    "A long, narrow, slightly irregular strip centred on `(cx, cy)`, its long axis along `angle` (radians)"
+    p = _blob(0, 0, 1, g, elong=1)
+    p = affinity.scale(affinity.rotate(p, -g.uniform(0, 180), origin=(0, 0)), length / 2, width / 2, origin=(0, 0))
+    return affinity.translate(affinity.rotate(p, angle, origin=(0, 0), use_radians=True), cx, cy)
+
+def _draw_lookalike(img, elev, ndvi, kind: str, p, g):
+    "Paint look-alike `p`: bare kinds and roads in their colour; hollows lowered, their floor green or wet-dark"
+    if kind in _HOLLOW_KINDS:
+        sigma = 3. if kind == 'drained_basin' else 2.
+        win, m = _window(p, elev.shape, pad=int(4 * sigma) + 2)
+        if not m.any(): return
+        elev[win] -= g.uniform(1.5, 5. if kind == 'drained_basin' else 4.) * gaussian_filter(m.astype(np.float32), sigma)
+        wet = g.random() < 0.5
+        _paint(img[win], m, _WET if wet else _MEADOW, g, 6)
+        ndvi[win][m] = g.uniform(0.3, 0.45) if wet else g.uniform(0.6, 0.75)
+        return
+    win, m = _window(p, elev.shape)
+    _paint(img[win], m, _GRAVEL if kind == 'road' else _BARE, g); ndvi[win][m] = g.uniform(0.05, 0.2)
+
+# %% ../nbs/01_synthetic.ipynb #17635bcc
+def _draw_water(img, ndvi, elev, g, confusers: list) -> np.ndarray:
+    "Lakes in the lowest 6 % of the ground, with bright thawed shores on part of their rim; the water mask"
+    water = elev < np.quantile(elev, 0.06)
+    _paint(img, water, _WATER, g, 3); ndvi[water] = -0.3
+    shore = binary_dilation(water, iterations=4) & ~water & (smooth_noise(water.shape, 60, g) > 0.3)
+    _paint(img, shore, _BARE, g); ndvi[shore] = 0.12
+    if shore.any(): confusers.append(('lake_shore', None))
+    return water
+
+def _draw_river(img, ndvi, g, km2: float, confusers: list) -> list:
+    "A meandering river with bars on its banks (recorded as look-alikes); the river and the bars, to keep clear of"
+    size = img.shape[0]
+    t = np.linspace(-0.05, 1.05, 200) * size
+    y_r = size * g.uniform(0.2, 0.8) + size * 0.08 * np.sin(2 * np.pi * t / (size * g.uniform(0.3, 0.6)) + g.uniform(0, 6))
+    river = LineString(np.c_[t, y_r]).buffer(g.uniform(4, 7))
+    win, m = _window(river, img.shape[:2])
+    _paint(img[win], m, _WATER, g, 3); ndvi[win][m] = -0.2
+    bars = [_blob(t[k], y_r[k] + g.choice([-1, 1]) * 9, g.uniform(6, 14), g, elong=2.5)
+            for k in g.choice(np.arange(20, 180), size=max(1, int(3 * km2 / 9)), replace=False)]
+    confusers += [('river_bar', b) for b in bars]
+    return bars + [river]
+
+_CLOUD = np.array([235., 235, 240])
+
+def _draw_clouds(img, g, n: int, confusers: list):
+    "`n` clouds with soft edges and their shadows, drawn over everything (each recorded, no polygon)"
+    size = img.shape[0]
+    for _ in range(n):
+        cy, cx, r = g.uniform(0, size), g.uniform(0, size), g.uniform(20, 60)
+        win, m = _window(_blob(cx, cy, r, g), img.shape[:2], pad=18)  # the blur below reaches 16 px
+        soft = gaussian_filter(m.astype(np.float32), 4)
+        dr, dc = int(g.integers(15, 40)), int(g.integers(15, 40))
+        r0, c0 = win[0].start + dr, win[1].start + dc   # the shadow: the cloud moved by (dr, dc), clipped to the scene
+        r1, c1 = min(win[0].stop + dr, size), min(win[1].stop + dc, size)
+        if r1 > r0 and c1 > c0: img[r0:r1, c0:c1] *= (1 - 0.55 * soft[:r1 - r0, :c1 - c0])[..., None]
+        _paint(img[win], soft > 0.02, _CLOUD, g, 4, alpha=0.85 * soft)
+        confusers.append(('cloud_shadow', None))
 
 # %% ../nbs/01_synthetic.ipynb #ca9a7172
 _GTIFF = dict(driver='GTiff', tiled=True, blockxsize=256, blockysize=256, compress='deflate')
@@ -348,21 +444,31 @@ def scene_labels(sc: SynthScene, seed: int = 42) -> gpd.GeoDataFrame:
     return df[list(ARTS_FIELDS) + ['SynthNote', 'geometry']]
 
 # %% ../nbs/01_synthetic.ipynb #59df1091
+SYNTH_RECORD = 'synthetic.json'
+
 def write_synthetic(out: str | Path, scenes: int = 6, size: int = 2048, seed: int = 42, rts_per_km2: float = 0.35,
-                    confusers_per_km2: float = 0.6, mislabel_fraction: float = 0.05,
-                    nodata_fraction: float = 0.3, crs: str = SCENE_CRS) -> pd.DataFrame:
-    "Write `scenes` synthetic scenes of `size` px in `crs` with labels (EPSG:4326) and aux rasters under `out`"
+                    confusers_per_km2: float = 0.6, mislabel_fraction: float = 0.05, nodata_fraction: float = 0.3,
+                    crs: str = SCENE_CRS, background_scenes: int = 0, background_size: int | None = None,
+                    progress: bool = False) -> pd.DataFrame:
+    "Write `scenes` synthetic scenes of `size` px and `background_scenes` without RTS in `crs` with labels (EPSG:4326) and aux rasters under `out`"
     out = Path(out)
     regions_for(crs)  # a CRS that cannot hold scenes fails before any folder is made
     (out/'images').mkdir(parents=True, exist_ok=True); (out/'aux').mkdir(exist_ok=True)
-    nodata_at = set(np.flatnonzero(rng([seed, 999]).random(scenes) < nodata_fraction))
+    todo = [(i, size, False) for i in range(scenes)] + [(j, background_size or size, True) for j in range(background_scenes)]
+    nodata_at = {(int(i), False) for i in np.flatnonzero(rng([seed, 999]).random(scenes) < nodata_fraction)}
+    nodata_at |= {(int(j), True) for j in np.flatnonzero(rng([seed, 998]).random(background_scenes) < nodata_fraction)}
     labels, rows = [], []
-    for i in range(scenes):
-        sc = make_scene(i, size, seed, rts_per_km2, confusers_per_km2, mislabel_fraction, nodata=i in nodata_at, crs=crs)
+    for i, sz, bg in progress_bar(todo, leave=False) if progress else todo:
+        nodata = (i, bg) in nodata_at
+        sc = make_scene(i, sz, seed, rts_per_km2, confusers_per_km2, mislabel_fraction, nodata=nodata, crs=crs, background=bg)
         write_image(out/'images'/f'{sc.scene_id}.tif', sc.rgb, sc.transform, sc.crs)
         write_aux(out/'aux'/f'{sc.scene_id}.tif', sc, void=i % 3 == 1)
         labels.append(scene_labels(sc, seed))
-        rows.append(dict(scene=sc.scene_id, region=sc.region, rts=len(sc.rts), rts_fraction=sc.rts_mask().mean(),
-                         confusers=sum(p is not None for _, p in sc.confusers), nodata=i in nodata_at))
+        rows.append(dict(scene=sc.scene_id, region=sc.region, background=bg, size=sz, rts=len(sc.rts), rts_fraction=sc.rts_mask().mean(),
+                         confusers=sum(p is not None for _, p in sc.confusers), nodata=nodata))
     gpd.GeoDataFrame(pd.concat(labels, ignore_index=True), crs='EPSG:4326').to_file(out/'labels.gpkg', layer='labels', driver='GPKG')
+    args = dict(scenes=scenes, size=size, seed=seed, rts_per_km2=rts_per_km2, confusers_per_km2=confusers_per_km2,
+                mislabel_fraction=mislabel_fraction, nodata_fraction=nodata_fraction, crs=crs,
+                background_scenes=background_scenes, background_size=background_size)
+    (out/SYNTH_RECORD).write_text(json.dumps(dict(args=args, scenes=[r['scene'] for r in rows]), indent=1))
     return pd.DataFrame(rows)

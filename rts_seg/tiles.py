@@ -14,16 +14,16 @@ from shapely.geometry import box
 from pyproj import Proj, Transformer
 from rasterio.transform import Affine, from_origin
 from .core import InputError, parse_ratio, ratio_name, rng
-from .synthetic import write_synthetic
+from .synthetic import write_synthetic, SYNTH_RECORD, SCENE_CRS
 from .scenes import Scene, SceneError, SceneInfo, read_labels, load_scene, open_scene, check_aux, labels_on_scenes
 
 # %% auto #0
 __all__ = ['LABEL_RTS', 'LABEL_VALID', 'LABEL_NEGATIVE', 'INDEX_COLUMNS', 'SPLITS', 'ALLOW_NO_POSITIVES', 'tile_offsets',
            'encode_label', 'decode_label', 'write_scene_tiles', 'tile_transform', 'tile_geoms', 'assign_blocks',
-           'assign_splits', 'LeakageError', 'map_scale', 'apply_buffer', 'check_no_leakage', 'InsufficientTiles',
-           'pos_neg', 'sample_ratio', 'ratio_at', 'EpochSampler', 'band_stats', 'check_inputs', 'no_positive_reason',
-           'file_signature', 'usable_tiles', 'created_or_removed', 'sampling_sets', 'prepare', 'report_problems',
-           'ensure_scenes', 'prepare_from_config', 'ensure_prepared']
+           'check_split_fractions', 'assign_splits', 'LeakageError', 'map_scale', 'apply_buffer', 'check_no_leakage',
+           'InsufficientTiles', 'pos_neg', 'sample_ratio', 'ratio_at', 'EpochSampler', 'band_stats', 'check_inputs',
+           'no_positive_reason', 'file_signature', 'usable_tiles', 'created_or_removed', 'sampling_sets', 'prepare',
+           'report_problems', 'synth_args', 'ensure_scenes', 'prepare_from_config', 'ensure_prepared']
 
 # %% ../nbs/03_tiles.ipynb #ec2db4c7
 def tile_offsets(n: int, tile: int) -> list[int]:
@@ -104,9 +104,18 @@ def assign_blocks(index: pd.DataFrame, block_km: float, crs: str = 'EPSG:3413') 
 # %% ../nbs/03_tiles.ipynb #28c2c490
 SPLITS = ('train', 'val', 'test')
 
-def assign_splits(index: pd.DataFrame, fractions=(0.7, 0.15, 0.15), seed: int = 42, min_pos_pixels: int = 1) -> pd.Series:
-    "Split of each tile, assigned block by block, balancing positive tiles to `fractions`"
+def check_split_fractions(fractions, key: str = 'data.negative_split_fractions') -> np.ndarray:
+    "`fractions` as an array of 3 shares (train, val, test), each in [0, 1], summing to 1; `InputError` naming `key` otherwise"
+    fr = np.asarray(fractions, float)
+    if fr.shape != (3,) or not ((fr >= 0) & (fr <= 1)).all() or abs(fr.sum() - 1) > 1e-6:
+        raise InputError(f"{key} is {list(fractions)}; expected 3 fractions (train, val, test), each in [0, 1], that sum to 1")
+    return fr
+
+def assign_splits(index: pd.DataFrame, fractions=(0.7, 0.15, 0.15), seed: int = 42, min_pos_pixels: int = 1,
+                  negative_split_fractions=None) -> pd.Series:
+    "Split of each tile, block by block: positive tiles balanced to `fractions`, negative-only blocks' tiles to `negative_split_fractions`"
     fr = np.asarray(fractions, float) / np.sum(fractions)
+    neg_fr = None if negative_split_fractions is None else check_split_fractions(negative_split_fractions)
     pos = (index.pos_pixels >= min_pos_pixels).groupby(index.block).sum()
     tiles = index.groupby('block').size()
     blocks = np.array(sorted(tiles.index))
@@ -117,13 +126,14 @@ def assign_splits(index: pd.DataFrame, fractions=(0.7, 0.15, 0.15), seed: int = 
         warnings.warn(f"only {len(blocks)} spatial block(s): tiles go to {', '.join(SPLITS[:n_splits])} only; "
                       "use a smaller block_km or more scenes for three splits")
         return index.block.map({b: SPLITS[i] for i, b in enumerate(blocks)}).rename('split')
-    cur_pos, cur_n, res = np.zeros(3), np.zeros(3), {}
+    cur_pos, cur_n, cur_neg, res = np.zeros(3), np.zeros(3), np.zeros(3), {}
     for k, b in enumerate(blocks):
         empty = [s for s in range(3) if cur_n[s] == 0]
         if len(empty) >= len(blocks) - k: s = empty[0]  # every split gets a block
         elif pos[b] > 0: s = int(np.argmax(fr * (cur_pos.sum() + pos[b]) - cur_pos))
-        else: s = int(np.argmax(fr * (cur_n.sum() + tiles[b]) - cur_n))
-        res[b] = SPLITS[s]; cur_pos[s] += pos[b]; cur_n[s] += tiles[b]
+        elif neg_fr is None: s = int(np.argmax(fr * (cur_n.sum() + tiles[b]) - cur_n))
+        else: s = int(np.argmax(neg_fr * (cur_neg.sum() + tiles[b]) - cur_neg))
+        res[b] = SPLITS[s]; cur_pos[s] += pos[b]; cur_n[s] += tiles[b]; cur_neg[s] += tiles[b] * (pos[b] == 0)
     return index.block.map(res).rename('split')
 
 # %% ../nbs/03_tiles.ipynb #6690ba05
@@ -394,10 +404,11 @@ def prepare(images, labels, out, aux=None, tile: int = 512, block_km: float = 10
             split_fractions=(0.7, 0.15, 0.15), blocking_crs: str = 'EPSG:3413', min_pos_pixels: int = 1,
             aux_bands: list | None = None, train_ratio='1:10', val_balanced='1:1',
             val_realistic=('1:200', '1:500', '1:1000'), test_realistic='1:500', verbose: bool = True,
-            min_valid_fraction: float = 0.1, allow_no_positives: bool = False) -> pd.DataFrame:
+            min_valid_fraction: float = 0.1, allow_no_positives: bool = False, negative_split_fractions=None) -> pd.DataFrame:
     "Tile every scene in `images` with `labels` (and `aux`), split by spatial blocks, write index, sets, stats and report"
     images, out = Path(images), Path(out)
     if not 0 <= min_valid_fraction <= 1: raise InputError(f"min_valid_fraction (data.min_valid_fraction) must be in [0, 1], got {min_valid_fraction}")
+    if negative_split_fractions is not None: check_split_fractions(negative_split_fractions)
     scenes, skipped, lab = check_inputs(images, labels, aux, tile, aux_bands)  # no pixel read so far
     files, infos = _scene_files(images), [i for i, _ in scenes]
     on_scene = labels_on_scenes(lab, infos)
@@ -417,7 +428,7 @@ def prepare(images, labels, out, aux=None, tile: int = 512, block_km: float = 10
         usable = usable_tiles(index, min_valid_fraction)
         index['block'] = assign_blocks(index, block_km, blocking_crs)
         index['split'] = 'nodata'
-        index.loc[usable, 'split'] = assign_splits(index[usable], split_fractions, seed, min_pos_pixels)
+        index.loc[usable, 'split'] = assign_splits(index[usable], split_fractions, seed, min_pos_pixels, negative_split_fractions)
         index.loc[usable, 'split'] = apply_buffer(index[usable], buffer_m, blocking_crs)
         check_no_leakage(index, buffer_m, blocking_crs)
         no_pos = why
@@ -435,7 +446,8 @@ def prepare(images, labels, out, aux=None, tile: int = 512, block_km: float = 10
                       no_positive_tiles=no_pos, blocks=int(index.block.nunique()), sets=set_rep, per_scene=scene_reports,
                       params=dict(tile=tile, block_km=block_km, buffer_m=buffer_m, seed=seed, blocking_crs=blocking_crs,
                                   split_fractions=list(split_fractions), min_pos_pixels=min_pos_pixels,
-                                  min_valid_fraction=min_valid_fraction, aux_bands=aux_names))
+                                  min_valid_fraction=min_valid_fraction, aux_bands=aux_names,
+                                  negative_split_fractions=None if negative_split_fractions is None else list(negative_split_fractions)))
         if no_pos and not allow_no_positives:
             _print_report(report, verbose)
             raise InputError(f"no positive tile: {no_pos}" + ALLOW_NO_POSITIVES)
@@ -489,7 +501,8 @@ def _params(cfg) -> dict:
     d = cfg.data
     return dict(tile=d.tile_size, block_km=d.block_km, buffer_m=d.buffer_m, seed=cfg.random_seed,
                 blocking_crs=d.blocking_crs, split_fractions=list(d.split_fractions), min_pos_pixels=d.min_pos_pixels,
-                min_valid_fraction=d.min_valid_fraction)
+                min_valid_fraction=d.min_valid_fraction,
+                negative_split_fractions=None if d.negative_split_fractions is None else list(d.negative_split_fractions))
 
 def _inputs(cfg) -> list | None:
     "Signature of the label file and image files a config points at"
@@ -497,15 +510,30 @@ def _inputs(cfg) -> list | None:
     if not Path(d.labels).exists() or not Path(d.images).is_dir(): return None
     return file_signature(d.labels, *_scene_files(Path(d.images)))
 
+def synth_args(cfg) -> dict:
+    "The `write_synthetic` arguments of a config's `synth` section"
+    s = cfg.synth
+    return dict(scenes=s.scenes, size=s.size, seed=s.seed, rts_per_km2=s.rts_per_km2, confusers_per_km2=s.confusers_per_km2,
+                mislabel_fraction=s.mislabel_fraction, nodata_fraction=s.nodata_fraction, crs=SCENE_CRS,
+                background_scenes=s.background_scenes, background_size=s.background_size)
+
 def ensure_scenes(cfg):
-    "Generate the synthetic scenes a config points at, if it asks for them (`synth.enabled`) and they are missing"
+    "Generate the synthetic scenes a config points at, if it asks for them (`synth.enabled`) and they are missing or were made otherwise"
     d, s = cfg.data, cfg.synth
-    if not s.enabled or Path(d.images).exists(): return
-    root = Path(d.images).parent
+    if not s.enabled: return
+    root, args = Path(d.images).parent, synth_args(cfg)
+    made = json.loads((root/SYNTH_RECORD).read_text()) if (root/SYNTH_RECORD).exists() else None
+    if Path(d.images).exists() and (made is None or made['args'] == args): return  # no record: scenes from elsewhere, used as they are
     if Path(d.labels) != root/'labels.gpkg' or (d.aux and Path(d.aux) != root/'aux'):
         raise InputError(f"{cfg.config_path}: with synth.enabled, data.images/labels/aux must be DIR/images, DIR/labels.gpkg, DIR/aux")
-    print(f"generating {s.scenes} synthetic scenes of {s.size} px in {root}")
-    write_synthetic(root, s.scenes, s.size, s.seed, s.rts_per_km2, s.confusers_per_km2, s.mislabel_fraction, s.nodata_fraction)
+    if made is not None and Path(d.images).exists():
+        changed = ', '.join(f"{k} {made['args'].get(k)} -> {v}" for k, v in args.items() if made['args'].get(k) != v)
+        print(f"synthetic scenes in {root} were made with other settings ({changed}): generating them again")
+        for sid in made['scenes']:
+            for sub in ('images', 'aux'): (root/sub/f'{sid}.tif').unlink(missing_ok=True)
+    bg = f" and {s.background_scenes} background scenes of {s.background_size or s.size} px" if s.background_scenes else ''
+    print(f"generating {s.scenes} synthetic scenes of {s.size} px{bg} in {root}")
+    write_synthetic(root, **args, progress=True)
 
 def prepare_from_config(cfg, verbose: bool = True, allow_no_positives: bool = False) -> pd.DataFrame:
     "Run `prepare` with the config's data section and sampling ratios (generating synthetic scenes if asked)"
