@@ -20,8 +20,8 @@ class _OnOff(BooleanOptionalAction):
 OnOff = Annotated[bool, {'action': _OnOff}]   # --flag or --no-flag; None (the config's or the run's) when neither
 
 # %% auto #0
-__all__ = ['OnOff', 'COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'calibrate', 'evaluate',
-           'predict', 'demo', 'one_line', 'main']
+__all__ = ['OnOff', 'COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'scale_list', 'calibrate',
+           'evaluate', 'predict', 'demo', 'one_line', 'main']
 
 # %% ../nbs/90_cli.ipynb #c261c10d
 def synth(
@@ -107,20 +107,30 @@ def sweep(
     print(pd.DataFrame(sweep_grid(config, grid, ov, trials=trials)).to_string(index=False))
 
 # %% ../nbs/90_cli.ipynb #78e58c65
+def scale_list(scales: str) -> tuple[float, ...]:
+    "`--scales` (comma-separated numbers, e.g. 1,0.5) as floats; `CliError` otherwise"
+    try: return tuple(float(s) for s in scales.split(','))
+    except ValueError: raise CliError(f"--scales {scales!r}: expected comma-separated numbers such as 1,0.5") from None
+
 def calibrate(
     run: str = None,  # the training run: its folder (output_dir/run_name) or its MLflow run id
     tracking: str = None,  # MLflow tracking URI (default: --config's, then MLFLOW_TRACKING_URI, then ./mlflow.db)
     config: str = None,  # a config saying where the data, the MLflow store and the runs are now (default: the run's own)
     compile: OnOff = None,  # torch.compile the model (default: the run's compile, or --config's)
     again: bool = False,  # calibrate again although the test report was made (recorded: the map's threshold is then not the one test measured)
+    tta: str = 'none',  # calibrate for maps made with this test-time augmentation: none, flips or dihedral (as predict's --tta)
+    scales: str = '1',  # calibrate for maps made at these comma-separated scales, e.g. 1,0.5 (as predict's --scales)
 ):
     "Fit the temperature and choose the operating threshold at each val-realistic ratio on a finished run's validation split"
     if run is None: raise CliError("--run RUN is required: a run folder (output_dir/run_name) or an MLflow run id")
     if config is not None: load_config(config)   # its errors before the heavy imports
+    scale_tuple = scale_list(scales)
     from rts_seg import threshold
-    res = threshold.calibrate_run(run, tracking, progress=True, config=config, compile=compile, again=again)
+    res = threshold.calibrate_run(run, tracking, progress=True, config=config, compile=compile, again=again, tta=tta, scales=scale_tuple)
     cols = ['ratio', 'threshold', 'established', 'precision', 'precision_lo', 'precision_hi', 'recall', 'found', 'pixel_precision', 'pixel_recall', 'estimated']
     print(f"temperature T = {res['temperature']:.4f} (fitted on the validation split)")
+    s = res['settings']
+    print(f"thresholds measured on the map predict makes with --tta {s['tta']} --scales {','.join(f'{v:g}' for v in s['scales'])}")
     print(res['table'][cols].to_string(index=False, float_format=lambda v: f'{v:.3f}'))
     print(f"written: {res['paths']['temperature']} and {res['folder']/'calibration'}/"
           + (f"; logged to MLflow run {res['run_id']}" if res['run_id'] else ''))
@@ -168,13 +178,12 @@ def predict(
     "Predict scenes with a trained run: probability map, mask and RTS polygons per scene, merged polygons, report.json"
     if run is None: raise CliError("--run RUN is required: a run folder (output_dir/run_name) or an MLflow run id")
     if not scenes: raise CliError("no scenes given: name GeoTIFFs or folders after the options")
-    try: scale_list = tuple(float(s) for s in scales.split(','))
-    except ValueError: raise CliError(f"--scales {scales!r}: expected comma-separated numbers such as 1,0.5") from None
+    scale_tuple = scale_list(scales)
     from rts_seg.inference import predict_scenes, failed_scenes
     rep = predict_scenes(run, list(scenes), out, ratio=ratio, threshold=threshold, grow_threshold=grow_threshold,
                          accept_unestablished=accept_unestablished, accept_uncalibrated=accept_uncalibrated, tta=tta, tracking=tracking, aux_dir=aux_dir,
                          overwrite=overwrite, scheduler=scheduler, precision=precision, compile=compile,
-                         scales=scale_list, susceptibility=susceptibility, susceptibility_cutoff=susceptibility_cutoff,
+                         scales=scale_tuple, susceptibility=susceptibility, susceptibility_cutoff=susceptibility_cutoff,
                          erode_nodata_px=erode_nodata)
     status = [e['status'] for e in rep['scenes'].values()]
     stale = f", {status.count('stale')} stale (made with other settings: --overwrite redoes them)" if 'stale' in status else ''

@@ -23,6 +23,8 @@ from shapely import affinity
 from .core import InputError, parse_ratio, default_tracking_uri, CONFIG_CHOICES
 from .scenes import SceneError, open_scene, check_aux, pixel_ground_area
 from .calibrate import TEMPERATURE_FILE, apply_temperature, load_temperature, temperature_path
+from .fusion import (TTA_TRANSFORMS, tta_name, tta_probability, pad_to, scale_factors, fusion_settings, block_reduce,
+                            coarse_grid, upsample, mean_of_scales)
 from .evaluate import operating_threshold
 from scipy.special import expit, logit
 import pyogrio, tempfile
@@ -34,17 +36,16 @@ from scipy.sparse.csgraph import connected_components
 from .synthetic import ARTS_FIELDS
 
 # %% auto #0
-__all__ = ['TTA_TRANSFORMS', 'RGB', 'PROB_NODATA', 'MASK_NODATA', 'EIGHT', 'OPERATING_FIELDS', 'MAP_SETTINGS', 'SETTINGS_TAG',
-           'TEST_METRICS', 'MERGE_CRS', 'ALL_POLYGONS', 'REPORT', 'PREDICT_SETTINGS', 'axis_offsets', 'window_grid',
-           'blend_weights', 'tta_name', 'inference_device', 'inference_precision', 'WindowPredictor', 'predict_rows',
-           'scale_factors', 'block_reduce', 'coarse_rows', 'merge_scales', 'erode_rows', 'blended_rows',
-           'predict_array', 'band_stats', 'check_susceptibility', 'susceptibility_coverage', 'SceneRows',
-           'encode_probability', 'decode_probability', 'PolygonCollector', 'model_hash', 'operating_fields',
-           'rts_polygons', 'model_in_channels', 'check_model_input', 'scene_outputs', 'scene_predictor',
-           'predict_scene', 'map_settings', 'stored_settings', 'scene_probabilities', 'operating_point',
-           'check_operating_point', 'check_calibrated_settings', 'run_calibration', 'tested_threshold', 'run_settings',
-           'scene_aux', 'scene_task', 'merge_scene_polygons', 'write_layer', 'dask_client', 'scene_files',
-           'OperatingPointWarning', 'predict_scenes', 'failed_scenes']
+__all__ = ['RGB', 'PROB_NODATA', 'MASK_NODATA', 'EIGHT', 'OPERATING_FIELDS', 'MAP_SETTINGS', 'SETTINGS_TAG', 'TEST_METRICS',
+           'MERGE_CRS', 'ALL_POLYGONS', 'REPORT', 'PREDICT_SETTINGS', 'axis_offsets', 'window_grid', 'blend_weights',
+           'inference_device', 'inference_precision', 'WindowPredictor', 'predict_rows', 'coarse_rows', 'merge_scales',
+           'erode_rows', 'blended_rows', 'predict_array', 'band_stats', 'check_susceptibility',
+           'susceptibility_coverage', 'SceneRows', 'encode_probability', 'decode_probability', 'PolygonCollector',
+           'model_hash', 'operating_fields', 'rts_polygons', 'model_in_channels', 'check_model_input', 'scene_outputs',
+           'scene_predictor', 'predict_scene', 'map_settings', 'stored_settings', 'scene_probabilities',
+           'operating_point', 'check_operating_point', 'check_calibrated_settings', 'run_calibration',
+           'tested_threshold', 'run_settings', 'scene_aux', 'scene_task', 'merge_scene_polygons', 'write_layer',
+           'dask_client', 'scene_files', 'OperatingPointWarning', 'predict_scenes', 'failed_scenes']
 
 # %% ../nbs/14_inference.ipynb #b80e6047
 def axis_offsets(n: int, size: int, overlap: int) -> list[int]:
@@ -65,22 +66,6 @@ def blend_weights(size: int, overlap: int) -> np.ndarray:
     return np.outer(ramp, ramp).astype(np.float32)
 
 # %% ../nbs/14_inference.ipynb #370e793e
-TTA_TRANSFORMS = {'none': [(0, False)], 'flips': [(0, False), (0, True), (2, True), (2, False)],
-                  'dihedral': [(k, f) for k in range(4) for f in (False, True)]}  # (quarter turns, mirrored first)
-
-def tta_name(tta) -> str:
-    "`tta` as `TTA_TRANSFORMS` names it (True: dihedral, False: none); `InputError` for anything else"
-    name = {True: 'dihedral', False: 'none'}.get(tta, tta) if isinstance(tta, (bool, str)) else tta
-    if not isinstance(name, str) or name not in TTA_TRANSFORMS: raise InputError(f"tta must be one of {list(TTA_TRANSFORMS)}, found {tta!r}")
-    return name
-
-def _forward(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
-    return torch.rot90(x.flip(-1) if flip else x, k, (-2, -1))
-
-def _inverse(y: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
-    y = torch.rot90(y, -k, (-2, -1))
-    return y.flip(-1) if flip else y
-
 def inference_device(device=None) -> torch.device:
     "`device`, or the GPU if there is one, else the CPU"
     return torch.device(device) if device is not None else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
@@ -107,7 +92,8 @@ class WindowPredictor:
         apply_temperature(1., temperature)  # raises unless 0 < T < inf
         if not math.isfinite(prior_shift): raise InputError(f"prior_shift must be a finite logit, found {prior_shift!r}")
         self.temperature, self.prior_shift = float(temperature), float(prior_shift)
-        self.transforms = TTA_TRANSFORMS[tta_name(tta)]
+        self.tta = tta_name(tta)
+        self.transforms = TTA_TRANSFORMS[self.tta]
         _check_choice('compile_mode', compile_mode, 'compile_mode')
         self.mode = inference_precision(precision, self.device)
         self.dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'none': None}[self.mode]
@@ -127,22 +113,11 @@ class WindowPredictor:
             from rts_seg.models import pad_batch
             xb = pad_batch(xb, self.batch_size)
         amp = torch.autocast(self.device.type, dtype=self.dtype) if self.dtype is not None else nullcontext()
-        prob = 0.
         with torch.inference_mode(), amp:
-            for k, flip in self.transforms:   # rot90 gives transposed strides: every input laid out alike, or a compiled model recompiles
-                logits = self.model(_forward(xb, k, flip).contiguous(memory_format=self.memory_format)).float()
-                if logits.ndim == 4: logits = logits[:, 0]
-                prob = prob + torch.sigmoid(apply_temperature(_inverse(logits, k, flip), self.temperature) + self.prior_shift)
-        return (prob[:n] / len(self.transforms)).cpu().numpy()
+            prob = tta_probability(self.model, xb, self.tta, self.temperature, self.prior_shift, self.memory_format)   # rts_seg.fusion: the calibration's pass fuses alike
+        return prob[:n].cpu().numpy()
 
 # %% ../nbs/14_inference.ipynb #7729e485
-def _pad_to(a: np.ndarray, h: int, w: int, mode: str = 'reflect') -> np.ndarray:
-    "`a` (…×H×W) padded at the bottom and right to at least h×w (reflection; False/0 for `mode='constant'`)"
-    ph, pw = max(h - a.shape[-2], 0), max(w - a.shape[-1], 0)
-    if not (ph or pw): return a
-    if mode == 'reflect' and min(a.shape[-2:]) < 2: mode = 'edge'  # reflection needs 2 pixels
-    return np.pad(a, [(0, 0)] * (a.ndim - 2) + [(0, ph), (0, pw)], mode=mode)
-
 def predict_rows(predict: Callable[[np.ndarray], np.ndarray], read_rows: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
                  height: int, width: int, size: int = 512, overlap: int = 128, batch_size: int = 8, counts: dict | None = None,
                  keep: Callable[[int, int], np.ndarray] | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
@@ -168,11 +143,11 @@ def predict_rows(predict: Callable[[np.ndarray], np.ndarray], read_rows: Callabl
         x, valid = read_rows(r, r + bh)
         counts['max_rows_read'] = max(counts['max_rows_read'], x.shape[-2])
         valid_buf[:] = valid
-        xp, vp = _pad_to(x, size, size), _pad_to(valid, size, size, 'constant')
+        xp, vp = pad_to(x, size, size), pad_to(valid, size, size, 'constant')
         todo = [c for c in cols if vp[:, c:c + size].any()]
         n_valid = len(todo)
         if keep is not None and todo:
-            kp = _pad_to(keep(r, r + bh), size, size, 'constant')
+            kp = pad_to(keep(r, r + bh), size, size, 'constant')
             todo = [c for c in todo if kp[:, c:c + size].any()]
         counts['windows'] += len(cols); counts['windows_skipped'] += len(cols) - len(todo)
         counts['windows_low_susceptibility'] += n_valid - len(todo)
@@ -186,24 +161,6 @@ def predict_rows(predict: Callable[[np.ndarray], np.ndarray], read_rows: Callabl
     yield base, *final(bh)
 
 # %% ../nbs/14_inference.ipynb #905111b8
-def scale_factors(scales) -> list[int]:
-    "The downsampling factors k of `scales` (each 1/k for a whole k, 1.0 among them), ascending: (1.0, 0.5) -> [1, 2]"
-    ks = []
-    for s in scales:
-        s = float(s)
-        k = round(1 / s) if 0 < s <= 1 else 0
-        if k < 1 or abs(k * s - 1) > 0.01: raise InputError(f"scales must be 1/k for a whole k (1, 0.5, 0.25, ...), found {s:g}")
-        ks.append(k)
-    if ks.count(1) != 1 or len(set(ks)) != len(ks): raise InputError(f"scales must hold 1.0 (the map's own grid) once and no scale twice, found {list(scales)}")
-    return sorted(ks)
-
-def block_reduce(a: np.ndarray, k: int, how: Literal['sum', 'any'] = 'sum') -> np.ndarray:
-    "Sum (or any) of `a` (…×H×W) over its k×k blocks: …×⌈H/k⌉×⌈W/k⌉, the blocks at the bottom and right edges partial"
-    h, w = a.shape[-2:]
-    a = _pad_to(a, -(-h // k) * k, -(-w // k) * k, 'constant')
-    b = a.reshape(*a.shape[:-2], a.shape[-2] // k, k, a.shape[-1] // k, k)
-    return b.any((-3, -1)) if how == 'any' else b.sum((-3, -1))
-
 def coarse_rows(read_rows: Callable, keep: Callable | None, k: int, height: int, chunk: int = 512) -> tuple[Callable, Callable | None]:
     "`read_rows` and `keep` on the grid k× coarser: block means over valid pixels (valid where any is), kept where any is; at most `chunk` scene rows read at once"
     step = max(chunk // k, 1) * k
@@ -211,12 +168,8 @@ def coarse_rows(read_rows: Callable, keep: Callable | None, k: int, height: int,
         stop = min(k * r1, height)
         return [(a, min(a + step, stop)) for a in range(k * r0, stop, step)]
     def read(r0, r1):
-        sums, counts = [], []
-        for a, b in spans(r0, r1):
-            x, v = read_rows(a, b)
-            sums.append(block_reduce(x * v, k)); counts.append(block_reduce(v, k))
-        s, n = np.concatenate(sums, -2), np.concatenate(counts, -2)
-        return (s / np.maximum(n, 1)).astype(np.float32), n > 0
+        parts = [coarse_grid(*read_rows(a, b), k) for a, b in spans(r0, r1)]   # spans of whole blocks: each block's mean in one part
+        return np.concatenate([x for x, _ in parts], -2), np.concatenate([v for _, v in parts], -2)
     def read_keep(r0, r1): return np.concatenate([block_reduce(keep(a, b), k, 'any') for a, b in spans(r0, r1)], -2)
     return read, (None if keep is None else read_keep)
 
@@ -224,20 +177,16 @@ def merge_scales(fine: Iterator, coarse: dict[int, Iterator], width: int) -> Ite
     "`predict_rows` bands of the full-scale map, each averaged with the coarse maps (factor k: bands of the k× coarser grid) brought back by nearest neighbour"
     held = {k: (0, np.zeros((0, -(-width // k)), np.float32)) for k in coarse}   # per scale: first coarse row held, the rows
     for r, p, valid in fine:
-        n = len(p)
-        total, count = np.nan_to_num(p, nan=0.), (~np.isnan(p)).astype(np.float32)
+        n, ups = len(p), []
         for k, bands in coarse.items():
             c0, rows = held[k]
             need = (r + n - 1) // k + 1                  # coarse rows up to this band's last row
             while c0 + len(rows) < need: rows = np.concatenate([rows, next(bands)[1]])
             lo = r // k
-            up = np.repeat(np.repeat(rows[lo - c0:need - c0], k, 0), k, 1)[r - lo * k:r - lo * k + n, :width]
-            total += np.nan_to_num(up, nan=0.); count += ~np.isnan(up)
+            ups.append(upsample(rows[lo - c0:need - c0], k)[r - lo * k:r - lo * k + n, :width])
             drop = (r + n) // k - c0                     # coarse rows no later band needs
             held[k] = (c0 + drop, rows[drop:])
-        with np.errstate(invalid='ignore', divide='ignore'): merged = (total / count).astype(np.float32)
-        merged[np.isnan(p)] = np.nan
-        yield r, merged, valid
+        yield r, mean_of_scales(p, ups), valid
 
 # %% ../nbs/14_inference.ipynb #f6040826
 def erode_rows(bands: Iterator, n: int, height: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
@@ -280,11 +229,11 @@ def blended_rows(predict: Callable[[np.ndarray], np.ndarray], read_rows: Callabl
 def predict_array(model: nn.Module, x: np.ndarray, valid: np.ndarray | None = None, size: int = 512, overlap: int = 128,
                   batch_size: int = 8, temperature: float = 1., tta='none', device=None, scales=(1.,), erode_nodata_px: int = 0,
                   keep: np.ndarray | None = None, precision: Literal['auto', 'bf16', 'fp16', 'none'] = 'auto',
-                  channels_last: bool = True) -> np.ndarray:
+                  channels_last: bool = True, prior_shift: float = 0.) -> np.ndarray:
     "Blended windowed probabilities (H×W float32, NaN = nodata) of `model` on an in-memory normalised input `x` (C×H×W, 0 where not `valid`)"
     valid = np.ones(x.shape[-2:], bool) if valid is None else np.asarray(valid, bool)
     out = np.full(x.shape[-2:], np.nan, np.float32)
-    predict = WindowPredictor(model, temperature, tta, device, precision, channels_last, batch_size=batch_size)
+    predict = WindowPredictor(model, temperature, tta, device, precision, channels_last, batch_size=batch_size, prior_shift=prior_shift)
     for r, p in blended_rows(predict, lambda r0, r1: (x[:, r0:r1], valid[r0:r1]), *x.shape[-2:], size, overlap, batch_size,
                              keep=None if keep is None else (lambda r0, r1: keep[r0:r1]), scales=scales, erode_nodata_px=erode_nodata_px):
         out[r:r + len(p)] = p
@@ -779,15 +728,15 @@ def check_calibrated_settings(record: dict | None, tta, scales, src: str = '', a
     "`InputError` (one line: where, what differs, the flags) when `tta` or `scales` are not the settings the calibration's validation pass used (`calibrated_settings`; older records: none and scale 1), unless `accept`; then the warning to give"
     if record is None: return []                                # never calibrated: nothing was measured to hold
     seen = record.get('calibrated_settings') or dict(tta='none', scales=[1.])   # every calibration before the record said so was made so
-    seen = dict(tta=tta_name(seen.get('tta', 'none')), scales=[1. / k for k in scale_factors(seen.get('scales', [1.]))])
-    now = dict(tta=tta_name(tta), scales=[1. / k for k in scale_factors(scales)])
+    seen, now = fusion_settings(seen.get('tta', 'none'), seen.get('scales', [1.])), fusion_settings(tta, scales)
     diff = [f"{k} {seen[k]!r} -> {now[k]!r}" for k in ('tta', 'scales') if now[k] != seen[k]]
     if not diff: return []
     what = "fitted its temperature and prior shift" if user_threshold else "measured its temperature and thresholds"
     why = f"the calibration {what} on maps made otherwise ({'; '.join(diff)}): " + (
         "the map's probabilities are not calibrated" if user_threshold else "their precision does not describe this map")
     if not accept:
-        raise InputError(f"{src}: {why}; predict with the calibrated settings (tta {seen['tta']!r}, scales {seen['scales']}: drop --tta/--scales), "
+        flags = lambda s: f"--tta {s['tta']} --scales {','.join(f'{v:g}' for v in s['scales'])}"
+        raise InputError(f"{src}: {why}; predict with the calibrated settings ({flags(seen)}), calibrate for these (rts-seg calibrate {flags(now)}), "
                          f"or pass --accept-uncalibrated (accept_uncalibrated=True: maps anyway, recorded as settings_calibrated false)")
     return [f"{src}: {why}; mapping anyway (accepted), recorded as settings_calibrated false"]
 

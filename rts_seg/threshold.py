@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 from .core import InputError, parse_ratio, ratio_name, CONFIG_DEFAULTS
 from .metrics import (OBJECT_IOUS, PRCounts, CountDraws, average_precision, count_columns, count_figures, iou_name,
                              neg_tile_weight, tile_counts, hysteresis_counts, _tiles, _np)
-from .calibrate import LogitHistogram, frozen_outputs, reliability_diagram, save_temperature, fit_prior_shift, ece, _check_temperature
+from .calibrate import LogitHistogram, frozen_outputs, autocast_dtype, reliability_diagram, save_temperature, fit_prior_shift, ece, _check_temperature
+from .fusion import tta_probability, tile_probability, fusion_settings
 
 
 # %% auto #0
@@ -27,8 +28,9 @@ __all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'DEFAULT_THRESHOLDS', 'PASS_SCALE'
            'DATA_LOCATIONS', 'MACHINE_SETTINGS', 'TEST_EVALUATED_TAG', 'CALIBRATED_AFTER_TEST_TAG', 'PASS_SETTINGS',
            'check_split', 'min_area_px', 'tile_min_area_px', 'MapCounts', 'ValidationPass', 'OperatingRule',
            'operating_curve', 'negatives_needed', 'select_thresholds', 'choose_grow', 'sensitivity', 'pr_figure',
-           'write_threshold_outputs', 'validation_pass_learner', 'run_validation_pass', 'ThresholdExplorer',
-           'pixel_size_m', 'open_run', 'test_evaluated', 'map_prevalence', 'threshold_record', 'calibrate_run']
+           'write_threshold_outputs', 'fused_outputs', 'validation_pass_learner', 'run_validation_pass',
+           'ThresholdExplorer', 'pixel_size_m', 'open_run', 'test_evaluated', 'map_prevalence', 'threshold_record',
+           'calibrate_run']
 
 # %% ../nbs/12_threshold.ipynb #2692fea2
 def check_split(split: str) -> str:
@@ -425,24 +427,42 @@ def write_threshold_outputs(folder: str | Path, table: pd.DataFrame, sens: pd.Da
     return paths
 
 # %% ../nbs/12_threshold.ipynb #4aa1d752
+def fused_outputs(learn, dl=None, temperature: float = 1., shift: float = 0., tta='none', scales=(1.,), size: int | None = None,
+                  progress: bool = False):
+    "`frozen_outputs` with each tile's logits those of the map `predict` makes of it with `tta` and `scales` at T and the prior `shift` (`tile_probability`, windows of `size` px): (logit(p) − shift)·T, 0 where not valid"
+    model = learn.model
+    for _, y, valid, x in frozen_outputs(learn, dl, progress):
+        dtype = autocast_dtype(learn, x.device)
+        def predict(xb: np.ndarray) -> np.ndarray:
+            with torch.no_grad(), torch.autocast(x.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                return tta_probability(model, torch.from_numpy(xb).to(x.device), tta, temperature, shift).cpu().numpy()
+        v = np.ones((len(x), *x.shape[-2:]), bool) if valid is None else _np(valid).reshape(len(x), *x.shape[-2:]) > 0.5
+        p = tile_probability(predict, _np(x), v, scales, size).astype(np.float64)
+        with np.errstate(divide='ignore'): z = (logit(np.where(v, p, .5)) - shift) * temperature   # p of 0 or 1: an infinite logit, binned at the end
+        yield torch.from_numpy(z.astype(np.float32)), y, valid, x
+
 def validation_pass_learner(learn, dl=None, split: str = 'val_realistic', temperature: float | None = None,
-                            progress: bool = False, keep_images: bool = True, tile_ids=None, min_areas=None, **kwargs) -> ValidationPass:
-    "A `ValidationPass` (kwargs: its arguments) filled by `learn`'s frozen model over `dl` (default `learn.dls.valid`); `tile_ids` and per-tile `min_areas` (px) in the loader's order"
+                            progress: bool = False, keep_images: bool = True, tile_ids=None, min_areas=None, outputs=None, **kwargs) -> ValidationPass:
+    "A `ValidationPass` (kwargs: its arguments) filled by `learn`'s frozen model over `dl` (default `learn.dls.valid`), or by `outputs` (`fused_outputs`); `tile_ids` and per-tile `min_areas` (px) in the loader's order"
     vp, k = ValidationPass(split, temperature, **kwargs), 0
-    for logits, y, valid, x in frozen_outputs(learn, dl, progress):
+    for logits, y, valid, x in (frozen_outputs(learn, dl, progress) if outputs is None else outputs):
         n = len(logits)
         vp.update(logits, y, valid, images=x if keep_images else None, tile_ids=None if tile_ids is None else tile_ids[k:k + n],
                   min_area=None if min_areas is None else min_areas[k:k + n])
         k += n
     return vp
 
-def run_validation_pass(learn, dls, cfg, progress: bool = False, keep_images: bool = True) -> ValidationPass:
-    "The pass `calibrate_run` makes: `learn`'s model over the whole validation split of `dls` (T fitted in the pass), each tile with its minimum area on the ground, objects matched at `cfg.object_iou`"
+def run_validation_pass(learn, dls, cfg, progress: bool = False, keep_images: bool = True, tta='none', scales=(1.,),
+                        temperature: float | None = None, shift: float = 0.) -> ValidationPass:
+    "The pass `calibrate_run` makes: `learn`'s model over the whole validation split of `dls` (T fitted in the pass), each tile with its minimum area on the ground, objects matched at `cfg.object_iou`; with `tta` or `scales`, on the map `predict` fuses with them at the plain pass's `temperature` and `shift`"
     if 'val' not in dls.whole: raise InputError(f"{cfg.data.tiles}: no validation tiles to calibrate on")
-    dl = dls.whole['val']
+    dl, outputs = dls.whole['val'], None
+    if fusion_settings(tta, scales) != PASS_SETTINGS:
+        if temperature is None: raise InputError(f"a pass with tta {tta!r} and scales {list(scales)} needs the temperature (and prior shift) the plain pass fitted")
+        outputs = fused_outputs(learn, dl, temperature, shift, tta, scales, int(cfg.data.tile_size), progress)
     ids = list(dl.dataset.tile_ids)
     areas = tile_min_area_px(dls.index.set_index('tile_id').loc[ids], cfg.min_area_m2).to_numpy()
-    return validation_pass_learner(learn, dl, split='val', progress=progress, keep_images=keep_images, tile_ids=ids, min_areas=areas,
+    return validation_pass_learner(learn, dl, split='val', temperature=temperature, progress=progress, keep_images=keep_images, tile_ids=ids, min_areas=areas, outputs=outputs,
                                    min_area=int(np.median(areas)) if len(areas) else None, iou_thr=float(cfg.object_iou),
                                    grow=GROW_CANDIDATES if cfg.get('grow_threshold', 'auto') == 'auto' else ())
 
@@ -567,14 +587,15 @@ def test_evaluated(folder: Path, run_id: str | None = None, client=None) -> str 
     if client is not None and run_id is not None: return client.get_run(run_id).data.tags.get(TEST_EVALUATED_TAG)
     return None
 
-PASS_SETTINGS = dict(tta='none', scales=[1.])   # the map the validation pass sees: one forward pass per tile, no TTA, scale 1 only
+PASS_SETTINGS = fusion_settings()   # the plain map: one forward pass per tile, no TTA, scale 1 only (T and the prior shift are fitted on it)
 
 def map_prevalence(cfg) -> str:
     "The tile ratio the map's probabilities are calibrated for: `map_prevalence`, else the test ratio"
     return cfg.get('map_prevalence') or cfg.test_realistic_ratio
 
-def threshold_record(table: pd.DataFrame, T: float, cfg, run_id: str | None, after_test: str | None, shift: float = 0.) -> dict:
-    "What `temperature.json` holds beside T: per ratio the threshold, whether it is established, its interval and recall; the rule and object definition they were chosen with; the map's prior shift and the thresholds on the map's probabilities"
+def threshold_record(table: pd.DataFrame, T: float, cfg, run_id: str | None, after_test: str | None, shift: float = 0.,
+                     settings: dict | None = None) -> dict:
+    "What `temperature.json` holds beside T: per ratio the threshold, whether it is established, its interval and recall; the rule and object definition they were chosen with; the map's prior shift and the thresholds on the map's probabilities; the `settings` (`fusion_settings`, default `PASS_SETTINGS`) of the map they were measured on"
     by = lambda col, f=float: {r: f(v) for r, v in zip(table.ratio, table[col])}
     grow = {r: None if g is None or not np.isfinite(g) else float(g) for r, g in zip(table.ratio, table.get('grow_threshold', [None] * len(table)))}
     return dict(thresholds=by('threshold'), grow_threshold=grow,
@@ -585,14 +606,15 @@ def threshold_record(table: pd.DataFrame, T: float, cfg, run_id: str | None, aft
                 precision=by('precision'), recall=by('recall'), found=by('found', int),
                 **{f.name: cfg[f.name] for f in fields(OperatingRule)}, object_iou=float(cfg.object_iou),
                 min_area_m2=float(cfg.min_area_m2), connectivity=8, run_id=run_id,
-                calibrated_after_test=after_test is not None, test_evaluated_at=after_test, calibrated_settings=dict(PASS_SETTINGS))
+                calibrated_after_test=after_test is not None, test_evaluated_at=after_test, calibrated_settings=fusion_settings(**(settings or PASS_SETTINGS)))
 
 def calibrate_run(source: str | Path, tracking: str | None = None, device=None, progress: bool = False, config=None,
-                  compile: bool | None = None, again: bool = False, n_boot: int = 1000) -> dict:
-    "Calibrate a finished run in one pass over its whole validation split: T, thresholds established at the config's ratios, figures, saved beside the run and logged to MLflow"
+                  compile: bool | None = None, again: bool = False, n_boot: int = 1000, tta='none', scales=(1.,)) -> dict:
+    "Calibrate a finished run in one pass over its whole validation split: T, thresholds established at the config's ratios (on the map `predict` makes with `tta` and `scales`: a second pass), figures, saved beside the run and logged to MLflow"
     from rts_seg.learner import rts_learner
     from rts_seg.data import rts_dataloaders
     from fastai.torch_core import default_device
+    settings = fusion_settings(tta, scales)     # a bad tta or scale fails before any data work
     run = open_run(source, tracking, config, compile)
     cfg, folder, run_id, client = run['cfg'], run['folder'], run['run_id'], run['client']
     rule = OperatingRule.from_config(cfg)
@@ -602,9 +624,11 @@ def calibrate_run(source: str | Path, tracking: str | None = None, device=None, 
                          "calibrating again would change the map's threshold after test measured it: --again (again=True) to do it anyway, recorded as such")
     device = torch.device(device or default_device())
     dls = rts_dataloaders(cfg, device=device)
-    vp = run_validation_pass(rts_learner(dls, cfg, run['model'].to(device)), dls, cfg, progress)
+    learn = rts_learner(dls, cfg, run['model'].to(device))
+    vp = run_validation_pass(learn, dls, cfg, progress)
     T, hist = vp.temperature, vp.logit_hist
     shift = fit_prior_shift(hist, T, map_prevalence(cfg))                  # the map's probabilities: calibrated at its prevalence
+    if settings != PASS_SETTINGS: vp = run_validation_pass(learn, dls, cfg, progress, tta=tta, scales=scales, temperature=T, shift=shift)   # thresholds on the fused map
     grow = choose_grow(vp, map_prevalence(cfg), rule, n_boot) if vp.grow else None   # hysteresis, chosen at the map's prevalence
     table = select_thresholds(vp, list(cfg.val_realistic_ratios), rule, n_boot, grow=grow)
     sens = sensitivity(vp, table, n_boot=n_boot)
@@ -615,7 +639,7 @@ def calibrate_run(source: str | Path, tracking: str | None = None, device=None, 
     paths['reliability_map'] = out/'reliability_map.png'
     reliability_diagram(hist, T, scheme='equal_mass', ratio=m, shift=shift, path=paths['reliability_map'],
                         title=f"Reliability of the map's RTS probabilities at {m}")
-    rec = threshold_record(table, T, cfg, run_id, after_test, shift) | dict(
+    rec = threshold_record(table, T, cfg, run_id, after_test, shift, settings) | dict(
         ece_map=ece(hist, temperature=T, ratio=m, shift=shift), ece_map_equal_mass=ece(hist, temperature=T, ratio=m, shift=shift, scheme='equal_mass'),
         ece_map_without_shift=ece(hist, temperature=T, ratio=m, scheme='equal_mass'))
     paths['temperature'] = save_temperature(folder, T, **rec)
@@ -628,4 +652,4 @@ def calibrate_run(source: str | Path, tracking: str | None = None, device=None, 
                              precision_hi=r.precision_hi, recall=r.recall).items(): client.log_metric(run_id, f'{k}_{n}', float(v))
         if after_test: client.set_tag(run_id, CALIBRATED_AFTER_TEST_TAG, datetime.now(timezone.utc).isoformat(timespec='seconds'))
         client.log_artifacts(run_id, str(out), 'calibration'); client.log_artifact(run_id, str(paths['temperature']))
-    return dict(temperature=T, prior_shift=shift, table=table, sensitivity=sens, paths=paths, run_id=run_id, folder=folder)
+    return dict(temperature=T, prior_shift=shift, table=table, sensitivity=sens, paths=paths, run_id=run_id, folder=folder, settings=settings)
