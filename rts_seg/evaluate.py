@@ -13,7 +13,8 @@ import numpy as np
 from .core import InputError, parse_ratio, ratio_name
 from .metrics import neg_tile_weight, ranking_intervals, curve, iou_name
 from .calibrate import LogitHistogram, frozen_outputs, load_temperature, reliability_diagram, ece, TEMPERATURE_FILE
-from .threshold import ValidationPass, ThresholdExplorer, tile_min_area_px, open_run, TEST_EVALUATED_TAG
+from .threshold import ValidationPass, ThresholdExplorer, tile_min_area_px, open_run, TEST_EVALUATED_TAG, PASS_SETTINGS, fused_logits
+from .fusion import fusion_settings
 from matplotlib.figure import Figure
 from .calibrate import _check_temperature
 from scipy.special import logit
@@ -214,11 +215,14 @@ def evaluate_run(source: str | Path, tracking: str | None = None, device=None, a
     ids = list(dl.dataset.tile_ids)
     areas = tile_min_area_px(dls.index.set_index('tile_id').loc[ids], min_area_m2).to_numpy()
     tp = TestSplitPass(threshold, T, min_area=int(np.median(areas)) if len(areas) else 0, iou_thr=float(rec.get('object_iou', cfg.object_iou)))
+    settings = fusion_settings(**(rec.get('calibrated_settings') or PASS_SETTINGS))   # the map the threshold was measured on
+    shift, learn = float(rec.get('prior_shift') or 0.), rts_learner(dls, cfg, model.to(device))
     hist, k = LogitHistogram(), 0
-    for logits, y, valid, x in frozen_outputs(rts_learner(dls, cfg, model.to(device)), dl, progress):
+    for logits, y, valid, x in frozen_outputs(learn, dl, progress):
         logits, n = logits.float().cpu(), len(logits)        # one copy off the device for both consumers
-        hist.update(logits, y, valid)
-        tp.update(logits, y, valid, tile_ids=ids[k:k + n], images=x, min_area=areas[k:k + n])
+        hist.update(logits, y, valid)                        # T is fitted on the plain map: its calibration is reported
+        z = logits if settings == PASS_SETTINGS else fused_logits(learn, x, valid, T, shift, settings['tta'], settings['scales'], int(cfg.data.tile_size))
+        tp.update(z, y, valid, tile_ids=ids[k:k + n], images=x, min_area=areas[k:k + n])
         k += n
     n_neg, n_pos = (int(n) for n in tp.tiles)
     if not (n_pos and n_neg):
@@ -237,7 +241,7 @@ def evaluate_run(source: str | Path, tracking: str | None = None, device=None, a
                    precision_interval_on_validation=(rec.get('precision_interval') or {}).get(t_ratio),
                    operating_metric=rec.get('operating_metric', cfg.operating_metric), object_iou=tp.iou_thr,
                    target_precision=rec.get('target_precision', cfg.target_precision),
-                   temperature=T, min_area_m2=min_area_m2, min_area_px=tp.min_area, tiles=n_pos + n_neg, tiles_pos=n_pos,
+                   temperature=T, calibrated_settings=settings, min_area_m2=min_area_m2, min_area_px=tp.min_area, tiles=n_pos + n_neg, tiles_pos=n_pos,
                    tiles_neg=n_neg, neg_weight=float(w), estimated=bool(w > 1), bootstrap=dict(n=n_boot, ci=0.95, seed=seed),
                    figures=headline_figures(tp, ratio, n_boot, 0.95, seed), ece=ece(hist, temperature=T, ratio=ratio),
                    ece_equal_mass=ece(hist, temperature=T, scheme='equal_mass', ratio=ratio), nll=hist.nll(T, ratio), notes=notes)

@@ -727,7 +727,8 @@ def check_operating_point(op: dict, record: dict | None, src: str = '', accept_u
 def check_calibrated_settings(record: dict | None, tta, scales, src: str = '', accept: bool = False, user_threshold: bool = False) -> list[str]:
     "`InputError` (one line: where, what differs, the flags) when `tta` or `scales` are not the settings the calibration's validation pass used (`calibrated_settings`; older records: none and scale 1), unless `accept`; then the warning to give"
     if record is None: return []                                # never calibrated: nothing was measured to hold
-    seen = record.get('calibrated_settings') or dict(tta='none', scales=[1.])   # every calibration before the record said so was made so
+    key = 'temperature_settings' if user_threshold else 'calibrated_settings'   # a user's threshold relies on T and the shift only
+    seen = record.get(key) or dict(tta='none', scales=[1.])   # every calibration before the record said so was made so; T always on the plain map
     seen, now = fusion_settings(seen.get('tta', 'none'), seen.get('scales', [1.])), fusion_settings(tta, scales)
     diff = [f"{k} {seen[k]!r} -> {now[k]!r}" for k in ('tta', 'scales') if now[k] != seen[k]]
     if not diff: return []

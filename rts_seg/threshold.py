@@ -6,7 +6,7 @@ Docs: https://rts-seg.github.io/rts_seg/threshold.html.md"""
 
 # %% ../nbs/12_threshold.ipynb #4a9f4930
 from __future__ import annotations
-import heapq, json, math
+import heapq, json, math, warnings
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +28,7 @@ __all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'DEFAULT_THRESHOLDS', 'PASS_SCALE'
            'DATA_LOCATIONS', 'MACHINE_SETTINGS', 'TEST_EVALUATED_TAG', 'CALIBRATED_AFTER_TEST_TAG', 'PASS_SETTINGS',
            'check_split', 'min_area_px', 'tile_min_area_px', 'MapCounts', 'ValidationPass', 'OperatingRule',
            'operating_curve', 'negatives_needed', 'select_thresholds', 'choose_grow', 'sensitivity', 'pr_figure',
-           'write_threshold_outputs', 'fused_outputs', 'validation_pass_learner', 'run_validation_pass',
+           'write_threshold_outputs', 'fused_logits', 'fused_outputs', 'validation_pass_learner', 'run_validation_pass',
            'ThresholdExplorer', 'pixel_size_m', 'open_run', 'test_evaluated', 'map_prevalence', 'threshold_record',
            'calibrate_run']
 
@@ -427,19 +427,23 @@ def write_threshold_outputs(folder: str | Path, table: pd.DataFrame, sens: pd.Da
     return paths
 
 # %% ../nbs/12_threshold.ipynb #4aa1d752
+def fused_logits(learn, x: torch.Tensor, valid=None, temperature: float = 1., shift: float = 0., tta='none', scales=(1.,),
+                 size: int | None = None) -> torch.Tensor:
+    "Logits of the map `predict` makes of tiles `x` with `tta` and `scales` at T and the prior `shift` (`tile_probability`, windows of `size` px), as a pass at T reads them: (logit(p) − shift)·T"
+    model, dtype = learn.model, autocast_dtype(learn, x.device)
+    def predict(xb: np.ndarray) -> np.ndarray:
+        with torch.no_grad(), torch.autocast(x.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            return tta_probability(model, torch.from_numpy(xb).to(x.device), tta, temperature, shift).cpu().numpy()
+    v = np.ones((len(x), *x.shape[-2:]), bool) if valid is None else _np(valid).reshape(len(x), *x.shape[-2:]) > 0.5
+    p = tile_probability(predict, _np(x), v, scales, size).astype(np.float64)
+    with np.errstate(divide='ignore'): z = (logit(np.where(v, p, .5)) - shift) * temperature   # p of 0 or 1: an infinite logit, binned at the end
+    return torch.from_numpy(z.astype(np.float32))
+
 def fused_outputs(learn, dl=None, temperature: float = 1., shift: float = 0., tta='none', scales=(1.,), size: int | None = None,
                   progress: bool = False):
-    "`frozen_outputs` with each tile's logits those of the map `predict` makes of it with `tta` and `scales` at T and the prior `shift` (`tile_probability`, windows of `size` px): (logit(p) − shift)·T, 0 where not valid"
-    model = learn.model
+    "`frozen_outputs` with each batch's logits those of the fused map (`fused_logits`); where a tile is not valid they carry no meaning (the pass masks them)"
     for _, y, valid, x in frozen_outputs(learn, dl, progress):
-        dtype = autocast_dtype(learn, x.device)
-        def predict(xb: np.ndarray) -> np.ndarray:
-            with torch.no_grad(), torch.autocast(x.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                return tta_probability(model, torch.from_numpy(xb).to(x.device), tta, temperature, shift).cpu().numpy()
-        v = np.ones((len(x), *x.shape[-2:]), bool) if valid is None else _np(valid).reshape(len(x), *x.shape[-2:]) > 0.5
-        p = tile_probability(predict, _np(x), v, scales, size).astype(np.float64)
-        with np.errstate(divide='ignore'): z = (logit(np.where(v, p, .5)) - shift) * temperature   # p of 0 or 1: an infinite logit, binned at the end
-        yield torch.from_numpy(z.astype(np.float32)), y, valid, x
+        yield fused_logits(learn, x, valid, temperature, shift, tta, scales, size), y, valid, x
 
 def validation_pass_learner(learn, dl=None, split: str = 'val_realistic', temperature: float | None = None,
                             progress: bool = False, keep_images: bool = True, tile_ids=None, min_areas=None, outputs=None, **kwargs) -> ValidationPass:
@@ -606,7 +610,8 @@ def threshold_record(table: pd.DataFrame, T: float, cfg, run_id: str | None, aft
                 precision=by('precision'), recall=by('recall'), found=by('found', int),
                 **{f.name: cfg[f.name] for f in fields(OperatingRule)}, object_iou=float(cfg.object_iou),
                 min_area_m2=float(cfg.min_area_m2), connectivity=8, run_id=run_id,
-                calibrated_after_test=after_test is not None, test_evaluated_at=after_test, calibrated_settings=fusion_settings(**(settings or PASS_SETTINGS)))
+                calibrated_after_test=after_test is not None, test_evaluated_at=after_test, calibrated_settings=fusion_settings(**(settings or PASS_SETTINGS)),
+                temperature_settings=dict(PASS_SETTINGS))   # T and the prior shift: always fitted on the plain map
 
 def calibrate_run(source: str | Path, tracking: str | None = None, device=None, progress: bool = False, config=None,
                   compile: bool | None = None, again: bool = False, n_boot: int = 1000, tta='none', scales=(1.,)) -> dict:
@@ -615,6 +620,9 @@ def calibrate_run(source: str | Path, tracking: str | None = None, device=None, 
     from rts_seg.data import rts_dataloaders
     from fastai.torch_core import default_device
     settings = fusion_settings(tta, scales)     # a bad tta or scale fails before any data work
+    if settings['scales'] != [1.]:
+        warnings.warn(f"calibrating for scales {settings['scales']}: each validation tile's coarser maps are made from the tile alone "
+                      "(padded by reflection), not from the scene around it as predict makes them; the thresholds describe predict's map approximately")
     run = open_run(source, tracking, config, compile)
     cfg, folder, run_id, client = run['cfg'], run['folder'], run['run_id'], run['client']
     rule = OperatingRule.from_config(cfg)
@@ -640,6 +648,7 @@ def calibrate_run(source: str | Path, tracking: str | None = None, device=None, 
     reliability_diagram(hist, T, scheme='equal_mass', ratio=m, shift=shift, path=paths['reliability_map'],
                         title=f"Reliability of the map's RTS probabilities at {m}")
     rec = threshold_record(table, T, cfg, run_id, after_test, shift, settings) | dict(
+        scale_context='tile' if settings['scales'] != [1.] else None,   # see the warning above
         ece_map=ece(hist, temperature=T, ratio=m, shift=shift), ece_map_equal_mass=ece(hist, temperature=T, ratio=m, shift=shift, scheme='equal_mass'),
         ece_map_without_shift=ece(hist, temperature=T, ratio=m, scheme='equal_mass'))
     paths['temperature'] = save_temperature(folder, T, **rec)

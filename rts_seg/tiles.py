@@ -523,7 +523,11 @@ def ensure_scenes(cfg):
     if not s.enabled: return
     root, args = Path(d.images).parent, synth_args(cfg)
     made = json.loads((root/SYNTH_RECORD).read_text()) if (root/SYNTH_RECORD).exists() else None
-    if Path(d.images).exists() and (made is None or made['args'] == args): return  # no record: scenes from elsewhere, used as they are
+    if Path(d.images).exists() and made is None:   # no record: scenes from elsewhere (or an rts_seg before the record), used as they are
+        warnings.warn(f"{root}: synthetic scenes without {SYNTH_RECORD} (not made by this version's write_synthetic): used as they are, "
+                      f"whatever generator made them; delete {root} (rts-seg demo --fresh) to generate them anew")
+        return
+    if Path(d.images).exists() and made['args'] == args: return
     if Path(d.labels) != root/'labels.gpkg' or (d.aux and Path(d.aux) != root/'aux'):
         raise InputError(f"{cfg.config_path}: with synth.enabled, data.images/labels/aux must be DIR/images, DIR/labels.gpkg, DIR/aux")
     if made is not None and Path(d.images).exists():
