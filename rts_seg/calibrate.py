@@ -164,8 +164,8 @@ def autocast_dtype(learn, device: torch.device) -> torch.dtype | None:
         if device.type == 'cuda' or dtype == torch.bfloat16: return dtype   # fp16 autocast is for GPUs
     return None
 
-def frozen_outputs(learn, dl=None, progress: bool = False):
-    "Yield `(logits, target, valid, x)` of `learn`'s frozen model (eval mode, no gradients, its autocast) over `dl` (default `learn.dls.valid`)"
+def frozen_outputs(learn, dl=None, progress: bool = False, forward: bool = True):
+    "Yield `(logits, target, valid, x)` of `learn`'s frozen model (eval mode, no gradients, its autocast) over `dl` (default `learn.dls.valid`); without `forward`, logits None (the caller runs the model its own way)"
     from rts_seg.models import is_compiled, pad_batch   # here: the Learner has imported smp already
     dl = learn.dls.valid if dl is None else dl
     model = learn.model
@@ -178,10 +178,11 @@ def frozen_outputs(learn, dl=None, progress: bool = False):
     try:
         with torch.no_grad():
             for b in (progress_bar(dl, leave=False) if progress else dl):
-                xb = [x.to(device) for x in b[:n_inp]]
-                with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                    logits = model(*(pad_batch(x, pad_to) for x in xb))[:len(xb[0])]
-                yield logits.float(), b[n_inp], b[n_inp + 1] if len(b) > n_inp + 1 else None, xb[0]
+                xb, logits = [x.to(device) for x in b[:n_inp]], None
+                if forward:
+                    with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                        logits = model(*(pad_batch(x, pad_to) for x in xb))[:len(xb[0])].float()
+                yield logits, b[n_inp], b[n_inp + 1] if len(b) > n_inp + 1 else None, xb[0]
     finally: model.train(was_training)
 
 def fit_temperature_learner(learn, dl=None, hist: LogitHistogram | None = None, ratio: str | None = None,
@@ -229,18 +230,23 @@ def ece(x, target=None, valid=None, temperature: float = 1., n_bins: int = 15,
 # %% ../nbs/11_calibrate.ipynb #57469ef9
 def reliability_diagram(hist: LogitHistogram, temperature: float = 1., n_bins: int = 15,
                         scheme: Literal['equal_width', 'equal_mass'] = 'equal_width', ratio: str | None = None,
-                        path: str | Path | None = None, title: str = 'Reliability of RTS probabilities', shift: float = 0.) -> Figure:
-    "Observed RTS frequency against mean predicted probability per bin, raw (T = 1) and at `temperature` (+ `shift`), over the pixel weight per bin; saved as PNG when `path` is given (a folder: `reliability.png` in it)"
+                        path: str | Path | None = None, title: str = 'Reliability of RTS probabilities', shift: float = 0.,
+                        log: bool = False) -> Figure:
+    "Observed RTS frequency against mean predicted probability per bin, raw (T = 1) and at `temperature` (+ `shift`), over the pixel weight per bin; `log` axes for a map's rare-class probabilities; saved as PNG when `path` is given (a folder: `reliability.png` in it)"
     fig = Figure(figsize=(5.5, 6.5), layout='constrained')
     ax, axw = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
-    ax.plot([0, 1], [0, 1], ':', color='grey', lw=1, label='calibrated')
     cal = f'T = {temperature:.3g}' + (f', shift {shift:+.2f}' if shift else '')
+    lo = 1.
     for T, s, name in [(1., 0., 'raw')] + ([(temperature, shift, cal)] if (temperature, shift) != (1, 0) else []):
         r, e = reliability(hist, T, n_bins, scheme, ratio, s), ece(hist, temperature=T, n_bins=n_bins, scheme=scheme, ratio=ratio, shift=s)
-        ok = r['weight'] > 0
+        ok = (r['weight'] > 0) & ((r['confidence'] > 0) & (r['frequency'] > 0) if log else True)   # log axes: bins with a zero left out
         ax.plot(r['confidence'][ok], r['frequency'][ok], 'o-', ms=4, label=f'{name}: ECE {e:.4f}, NLL {hist.nll(T, ratio, s):.4f}')
         axw.semilogy(r['confidence'][ok], r['weight'][ok], 'o-', ms=3)
-    ax.set(ylabel='observed RTS frequency', xlim=(0, 1), ylim=(0, 1), title=f'{title}\n({scheme.replace("_", "-")} bins{f", tiles at {ratio}" if ratio else ""})')
+        if ok.any(): lo = min(lo, r['confidence'][ok].min(), r['frequency'][ok].min())
+    lo = 10 ** np.floor(np.log10(lo)) if log else 0.
+    ax.plot([max(lo, 1e-12), 1], [max(lo, 1e-12), 1], ':', color='grey', lw=1, label='calibrated')
+    if log: ax.set(xscale='log', yscale='log')
+    ax.set(ylabel='observed RTS frequency', xlim=(lo, 1), ylim=(lo, 1), title=f'{title}\n({scheme.replace("_", "-")} bins{f", tiles at {ratio}" if ratio else ""}{", log axes" if log else ""})')
     ax.legend(loc='upper left', fontsize=8)
     axw.set(xlabel='mean predicted RTS probability', ylabel='pixels per bin')
     if path is not None:

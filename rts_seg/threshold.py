@@ -25,12 +25,12 @@ from .fusion import tta_probability, tile_probability, fusion_settings
 
 # %% auto #0
 __all__ = ['MIN_AREA_M2', 'TARGET_PRECISION', 'DEFAULT_THRESHOLDS', 'PASS_SCALE', 'GROW_CANDIDATES', 'OVERLAY_COLOURS',
-           'DATA_LOCATIONS', 'MACHINE_SETTINGS', 'TEST_EVALUATED_TAG', 'CALIBRATED_AFTER_TEST_TAG', 'PASS_SETTINGS',
-           'check_split', 'min_area_px', 'tile_min_area_px', 'MapCounts', 'ValidationPass', 'OperatingRule',
-           'operating_curve', 'negatives_needed', 'select_thresholds', 'choose_grow', 'sensitivity', 'pr_figure',
-           'write_threshold_outputs', 'fused_logits', 'fused_outputs', 'validation_pass_learner', 'run_validation_pass',
-           'ThresholdExplorer', 'pixel_size_m', 'open_run', 'test_evaluated', 'map_prevalence', 'threshold_record',
-           'calibrate_run']
+           'DATA_LOCATIONS', 'MACHINE_SETTINGS', 'TEST_EVALUATED_TAG', 'CALIBRATED_AFTER_TEST_TAG',
+           'CALIBRATED_SETTINGS_TAG', 'PASS_SETTINGS', 'check_split', 'min_area_px', 'tile_min_area_px', 'MapCounts',
+           'ValidationPass', 'OperatingRule', 'operating_curve', 'negatives_needed', 'select_thresholds', 'choose_grow',
+           'sensitivity', 'pr_figure', 'write_threshold_outputs', 'fused_logits', 'fused_outputs',
+           'validation_pass_learner', 'run_validation_pass', 'ThresholdExplorer', 'pixel_size_m', 'open_run',
+           'test_evaluated', 'map_prevalence', 'threshold_record', 'calibrate_run']
 
 # %% ../nbs/12_threshold.ipynb #2692fea2
 def check_split(split: str) -> str:
@@ -313,8 +313,8 @@ def _choose(c: pd.DataFrame, rule: OperatingRule) -> int:
     key = ok[f'{rule.precision}_lo'].fillna(ok[rule.precision])       # no intervals asked for: the point estimate
     return int(ok.index[np.lexsort((-ok[rule.recall].to_numpy(), -key.to_numpy()))[0]])
 
-def _note(row: dict, rule: OperatingRule) -> str:
-    "What a row says in words"
+def _note(row: dict, rule: OperatingRule, grow_tried: bool = False) -> str:
+    "What a row says in words; with `grow_tried`, also how the map's objects are grown"
     m, r = rule.operating_metric, row['ratio']
     fig = (f"{m} precision {row['precision']:.3f} [{row['precision_lo']:.3f}, {row['precision_hi']:.3f}] at {m} recall "
            f"{row['recall']:.3f}, {row['found']:.0f} slumps found")
@@ -330,6 +330,9 @@ def _note(row: dict, rule: OperatingRule) -> str:
         if need == math.inf: s += "; more negative tiles cannot establish it: the false positives are too many at this threshold"
         elif need > row['tiles_neg']: s += f"; about {need - row['tiles_neg']:,.0f} more negative tiles would establish it if their false positives keep the rate seen"
     if row['estimated']: s += f"; negative tiles weighted x{row['neg_weight']:.3g}"
+    g = row.get('grow_threshold')
+    if g is not None: s += f"; objects grown down to {_label(g)} (hysteresis)"
+    elif grow_tried: s += "; objects not grown" + ("" if row['established'] else " (a grow threshold is chosen only where a point is established)")
     return s
 
 def select_thresholds(vp: ValidationPass, ratios=('1:200', '1:500', '1:1000'), rule: OperatingRule = OperatingRule(),
@@ -355,7 +358,7 @@ def select_thresholds(vp: ValidationPass, ratios=('1:200', '1:500', '1:1000'), r
         row.update(temperature=vp.temperature, object_iou=vp.iou_thr, min_area_px=int(np.median(vp.min_areas)) if vp.min_areas else vp.min_area,
                    tiles_pos=int(vp.tiles[1]), tiles_neg=int(vp.tiles[0]), grid_index=j)
         row['neg_tiles_needed'] = negatives_needed(vp, j, r, rule, grow) if not row['established'] else float(row['tiles_neg'])
-        row['note'] = _note(row, rule) + ('; at the top of the threshold grid' if j == len(vp.thresholds) - 1 else '')
+        row['note'] = _note(row, rule, bool(vp.grow)) + ('; at the top of the threshold grid' if j == len(vp.thresholds) - 1 else '')
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -442,7 +445,7 @@ def fused_logits(learn, x: torch.Tensor, valid=None, temperature: float = 1., sh
 def fused_outputs(learn, dl=None, temperature: float = 1., shift: float = 0., tta='none', scales=(1.,), size: int | None = None,
                   progress: bool = False):
     "`frozen_outputs` with each batch's logits those of the fused map (`fused_logits`); where a tile is not valid they carry no meaning (the pass masks them)"
-    for _, y, valid, x in frozen_outputs(learn, dl, progress):
+    for _, y, valid, x in frozen_outputs(learn, dl, progress, forward=False):   # the batches, in eval mode: the model runs in fused_logits only
         yield fused_logits(learn, x, valid, temperature, shift, tta, scales, size), y, valid, x
 
 def validation_pass_learner(learn, dl=None, split: str = 'val_realistic', temperature: float | None = None,
@@ -506,6 +509,15 @@ class ThresholdExplorer:
                     precision=x[P], precision_lo=x[f'{P}_lo'], precision_hi=x[f'{P}_hi'], recall=x[R], found=int(x.found),
                     established=bool(x.established), estimated=bool(self.vp.neg_weight(ratio) > 1))
 
+    def growth(self, ratio: str) -> str:
+        "How the calibrated map grows its objects at `ratio` (the table's rule), beside the readout's figures of the map without growth"
+        row = None if self.table is None or ratio not in set(self.table.ratio) else self.table[self.table.ratio == ratio].iloc[0]
+        g = None if row is None else row.get('grow_threshold')
+        if g is not None and np.isfinite(g): return f"figures without hysteresis; the calibrated map grows objects down to {_label(g)}"
+        if row is None: return "figures without hysteresis (no calibrated table)"
+        return "figures without hysteresis; the calibrated map does not grow objects" + (
+            "" if row.established else ": a grow threshold is chosen only where a point is established")
+
     def pr_figure(self, threshold: float, ratio: str) -> Figure:
         "The PR curves of all ratios, the table's chosen points, and a marker at (`threshold`, `ratio`)"
         return pr_figure(self.vp, self.ratios, self.table, (threshold, ratio), self.rule, self.n_boot, self.seed)
@@ -542,7 +554,8 @@ class ThresholdExplorer:
                            f"pixel precision {c['pixel_precision']:.3f}, recall {c['pixel_recall']:.3f}, IoU_RTS {c['iou_rts']:.3f}, "
                            f"F0.5 {c['f05']:.3f}; objects: precision {c['object_precision']:.3f}, recall {c['object_recall']:.3f}; "
                            f"{m} precision interval [{c['precision_lo']:.3f}, {c['precision_hi']:.3f}], {c['found']} slumps found: "
-                           + ('<b>established</b>' if c['established'] else f"not established (target {self.rule.target_precision:g})"))
+                           + ('<b>established</b>' if c['established'] else f"not established (target {self.rule.target_precision:g})")
+                           + f"<br>{self.growth(r)}")
         if not self._shown: return
         for out, fig in ((self.plot_out, self.pr_figure(t, r)), (self.gallery_out, self.gallery(t))):
             with out: out.clear_output(wait=True); display(fig)
@@ -562,6 +575,7 @@ DATA_LOCATIONS = ('images', 'labels', 'aux', 'tiles', 'num_workers')   # what `o
 MACHINE_SETTINGS = ('compile', 'compile_mode', 'output_dir')             # and at its top level: how and where on this machine
 TEST_EVALUATED_TAG = 'rts_seg.test_evaluated'   # MLflow tag of a run whose test split was evaluated (rts_seg.evaluate)
 CALIBRATED_AFTER_TEST_TAG = 'rts_seg.calibrated_after_test'
+CALIBRATED_SETTINGS_TAG = 'rts_seg.calibrated_settings'   # JSON of `fusion_settings`: the map the run's threshold metrics were measured on
 
 def open_run(source: str | Path, tracking: str | None = None, config=None, compile: bool | None = None) -> dict:
     "A finished run's config, best model, folder, MLflow run id and client; `config` (file or loaded) says where its data and store are now, `compile` whether to compile"
@@ -646,7 +660,7 @@ def calibrate_run(source: str | Path, tracking: str | None = None, device=None, 
     m = map_prevalence(cfg)
     paths['reliability_map'] = out/'reliability_map.png'
     reliability_diagram(hist, T, scheme='equal_mass', ratio=m, shift=shift, path=paths['reliability_map'],
-                        title=f"Reliability of the map's RTS probabilities at {m}")
+                        title=f"Reliability of the map's RTS probabilities at {m}", log=True)
     rec = threshold_record(table, T, cfg, run_id, after_test, shift, settings) | dict(
         scale_context='tile' if settings['scales'] != [1.] else None,   # see the warning above
         ece_map=ece(hist, temperature=T, ratio=m, shift=shift), ece_map_equal_mass=ece(hist, temperature=T, ratio=m, shift=shift, scheme='equal_mass'),
@@ -659,6 +673,7 @@ def calibrate_run(source: str | Path, tracking: str | None = None, device=None, 
             n = ratio_name(r.ratio)
             for k, v in dict(threshold=r.threshold, established=float(r.established), precision_lo=r.precision_lo,
                              precision_hi=r.precision_hi, recall=r.recall).items(): client.log_metric(run_id, f'{k}_{n}', float(v))
+        client.set_tag(run_id, CALIBRATED_SETTINGS_TAG, json.dumps(settings))   # which map the logged thresholds describe (the latest calibration's)
         if after_test: client.set_tag(run_id, CALIBRATED_AFTER_TEST_TAG, datetime.now(timezone.utc).isoformat(timespec='seconds'))
         client.log_artifacts(run_id, str(out), 'calibration'); client.log_artifact(run_id, str(paths['temperature']))
     return dict(temperature=T, prior_shift=shift, table=table, sensitivity=sens, paths=paths, run_id=run_id, folder=folder, settings=settings)
