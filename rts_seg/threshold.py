@@ -325,6 +325,9 @@ def _note(row: dict, rule: OperatingRule, grow_tried: bool = False) -> str:
             why.append(f"lower end {row['precision_lo']:.3f} < target {rule.target_precision:g}" if np.isfinite(row['precision_lo']) else "no interval computed")
         if row['recall'] < rule.min_recall - 1e-12: why.append(f"recall < min_recall {rule.min_recall:g}")
         if row['found'] < rule.min_slumps_found: why.append(f"fewer than min_slumps_found = {rule.min_slumps_found} slumps found")
+        if row.get('slumps', math.inf) < rule.min_slumps_found:
+            why.append(f"the split holds only {row['slumps']} slumps: no threshold can find min_slumps_found = {rule.min_slumps_found} "
+                       "(more validation slumps, or a lower min_slumps_found)")
         s = f"NOT established at {r}: best point {fig} ({'; '.join(why)})"
         need = row['neg_tiles_needed']
         if need == math.inf: s += "; more negative tiles cannot establish it: the false positives are too many at this threshold"
@@ -356,8 +359,9 @@ def select_thresholds(vp: ValidationPass, ratios=('1:200', '1:500', '1:1000'), r
         for k in _ROW_FIGURES: row.update({k: float(x[k]), f'{k}_lo': float(x[f'{k}_lo']), f'{k}_hi': float(x[f'{k}_hi'])})
         for k in vp.ious: row[f'object_recall_{iou_name(k)}'] = float(x[f'object_recall_{iou_name(k)}'])
         row.update(temperature=vp.temperature, object_iou=vp.iou_thr, min_area_px=int(np.median(vp.min_areas)) if vp.min_areas else vp.min_area,
-                   tiles_pos=int(vp.tiles[1]), tiles_neg=int(vp.tiles[0]), grid_index=j)
-        row['neg_tiles_needed'] = negatives_needed(vp, j, r, rule, grow) if not row['established'] else float(row['tiles_neg'])
+                   tiles_pos=int(vp.tiles[1]), tiles_neg=int(vp.tiles[0]), grid_index=j, slumps=int(vp.sums(grow)[0][0, 1]))
+        row['neg_tiles_needed'] = (float(row['tiles_neg']) if row['established'] else math.nan if row['slumps'] < rule.min_slumps_found
+                                   else negatives_needed(vp, j, r, rule, grow))    # too few slumps: negatives are not what is missing
         row['note'] = _note(row, rule, bool(vp.grow)) + ('; at the top of the threshold grid' if j == len(vp.thresholds) - 1 else '')
         rows.append(row)
     return pd.DataFrame(rows)
