@@ -286,8 +286,8 @@ class SceneRows:
                  susceptibility: str | Path | None = None):
         self.info = open_scene(scene_path)
         if not self.info.crs.is_projected: raise SceneError(scene_path, f"expected a projected CRS (metres), found {self.info.crs}")
-        with rasterio.open(self.info.path) as ds: dtype = ds.dtypes[0]   # checked here, before anything is written
-        if dtype != 'uint8': raise SceneError(scene_path, f"expected 8-bit RGB (uint8), found {dtype}: rescale to 0-255 first")
+        with rasterio.open(self.info.path) as ds: dtype = np.result_type(*(ds.dtypes[i - 1] for i in self.info.rgb_bands))  # checked before anything is written
+        if dtype != np.uint8: raise SceneError(scene_path, f"expected 8-bit RGB (uint8), found {dtype}: rescale to 0-255 first")
         self.bands, self.aux_names = list(bands), list(bands)[3:]
         self.mean, self.std = band_stats(stats, bands)
         self.aux_path = None if not self.aux_names or aux_path is None else Path(aux_path)
@@ -324,7 +324,7 @@ class SceneRows:
         "Normalised input (C×h×W float32, 0 where invalid) and valid mask (h×W) of rows `r0:r1`"
         win = Window(0, r0, self.shape[1], r1 - r0)
         try:
-            rgb = self.ds.read([1, 2, 3], window=win)
+            rgb = self.ds.read(list(self.info.rgb_bands), window=win)
             valid = self.ds.dataset_mask(window=win) > 0
         except rasterio.RasterioIOError as e: raise SceneError(self.info.path, f"unreadable or corrupted GeoTIFF at rows {r0}-{r1} ({e})") from None
         x = rgb.astype(np.float32)

@@ -6,7 +6,7 @@ Docs: https://rts-seg.github.io/rts_seg/scenes.html.md"""
 
 # %% ../nbs/02_scenes.ipynb #2d2ceddb
 from __future__ import annotations
-import warnings
+import re, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, geopandas as gpd, rasterio, shapely
@@ -19,9 +19,9 @@ from pyproj import Proj
 from .core import InputError
 
 # %% auto #0
-__all__ = ['LABEL_TYPES_DRAWN', 'SceneError', 'read_labels', 'grid_for_bounds', 'rasterize_polygons', 'pixel_ground_area',
-           'SceneInfo', 'open_scene', 'check_aux', 'read_aux', 'Scene', 'labels_for_scene', 'labels_on_scenes',
-           'aux_nan_message', 'load_scene']
+__all__ = ['LABEL_TYPES_DRAWN', 'RGB_DESCRIPTIONS', 'SceneError', 'read_labels', 'grid_for_bounds', 'rasterize_polygons',
+           'pixel_ground_area', 'rgb_bands', 'SceneInfo', 'open_scene', 'check_aux', 'read_aux', 'Scene',
+           'labels_for_scene', 'labels_on_scenes', 'aux_nan_message', 'load_scene']
 
 # %% ../nbs/02_scenes.ipynb #39dd2437
 class SceneError(InputError):
@@ -89,6 +89,24 @@ def pixel_ground_area(transform: Affine, crs, lon: float, lat: float) -> float:
     return abs(transform.a * transform.e) / k
 
 # %% ../nbs/02_scenes.ipynb #cc6492fe
+RGB_DESCRIPTIONS = {'red': ('red', 'r'), 'green': ('green', 'g'), 'blue': ('blue', 'b')}   # names a band description may give
+_GENERIC_DESCRIPTION = re.compile(r'(band)?[\s_-]*\d+')   # 'Band 1', 'band_2', '3': no name at all
+
+def rgb_bands(descriptions, path: str | Path) -> tuple[int, int, int]:
+    "1-based indexes of the red, green and blue bands of image `path` from its band `descriptions`; bands 1-3 if none is named"
+    names = [(d or '').strip().lower() for d in descriptions]
+    if all(not n or _GENERIC_DESCRIPTION.fullmatch(n) for n in names): return (1, 2, 3)
+    found = {c: [i + 1 for i, n in enumerate(names) if n in alias] for c, alias in RGB_DESCRIPTIONS.items()}
+    shown = '[' + ', '.join(d or '(none)' for d in descriptions) + ']'
+    fix = ("describe the bands as red, green and blue (rasterio: ds.set_band_description(i, 'red')), "
+           "or remove the descriptions to read bands 1-3 as RGB")
+    twice = [f"{c} (bands {ix})" for c, ix in found.items() if len(ix) > 1]
+    if twice: raise SceneError(path, f"band descriptions {shown} name {' and '.join(twice)} more than once: {fix}")
+    missing = [c for c, ix in found.items() if not ix]
+    if missing: raise SceneError(path, f"band descriptions {shown} name no {', '.join(missing)} band: {fix}")
+    return tuple(found[c][0] for c in RGB_DESCRIPTIONS)
+
+# %% ../nbs/02_scenes.ipynb #a1b2c3d5
 @dataclass
 class SceneInfo:
     "What `open_scene` learns from a GeoTIFF's header"
@@ -98,16 +116,17 @@ class SceneInfo:
     shape: tuple
     count: int
     bounds: tuple
+    rgb_bands: tuple = (1, 2, 3)   # 1-based indexes of red, green, blue (`rgb_bands`)
 
 def open_scene(path: str | Path, min_bands: int = 3) -> SceneInfo:
-    "Open an image GeoTIFF and check it: readable, with a CRS, and at least `min_bands` bands (RGB first)"
+    "Open an image GeoTIFF and check it: readable, with a CRS, at least `min_bands` bands, red, green and blue found (`rgb_bands`)"
     path = Path(path)
     try:
         with rasterio.open(path) as ds:
             if ds.crs is None: raise SceneError(path, "image has no CRS: georeference it before tiling")
             if ds.count < min_bands: raise SceneError(path, f"expected at least {min_bands} bands (RGB first), found {ds.count}")
             if ds.transform.b != 0 or ds.transform.d != 0: raise SceneError(path, "rotated grids are not supported: warp to north-up first")
-            return SceneInfo(path, ds.crs, ds.transform, (ds.height, ds.width), ds.count, tuple(ds.bounds))
+            return SceneInfo(path, ds.crs, ds.transform, (ds.height, ds.width), ds.count, tuple(ds.bounds), rgb_bands(ds.descriptions, path))
     except rasterio.RasterioIOError as e: raise SceneError(path, f"unreadable or corrupted GeoTIFF ({e})") from None
 
 # %% ../nbs/02_scenes.ipynb #78221daa
@@ -148,7 +167,7 @@ def read_aux(path: str | Path, info: SceneInfo, bands: list[str] | None = None) 
 class Scene:
     "A scene's arrays on its image grid, ready to tile"
     info: SceneInfo
-    rgb: np.ndarray                 # 3×H×W uint8
+    rgb: np.ndarray                 # 3×H×W uint8: red, green, blue (`SceneInfo.rgb_bands`)
     mask: np.ndarray                # H×W bool: RTS
     valid: np.ndarray               # H×W bool: data in image and all aux bands
     negative: np.ndarray            # H×W bool: verified background (ARTS Negative)
@@ -194,7 +213,7 @@ def load_scene(image: str | Path, labels: gpd.GeoDataFrame, aux: str | Path | No
     info = open_scene(image)
     try:
         with rasterio.open(info.path) as ds:
-            rgb = ds.read([1, 2, 3])
+            rgb = ds.read(list(info.rgb_bands))
             valid = ds.dataset_mask() > 0
     except rasterio.RasterioIOError as e: raise SceneError(info.path, f"unreadable or corrupted GeoTIFF ({e})") from None
     if rgb.dtype != np.uint8: raise SceneError(info.path, f"expected 8-bit RGB (uint8), found {rgb.dtype}: rescale to 0-255 first")
