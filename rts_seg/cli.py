@@ -189,6 +189,8 @@ def predict(
     stale = f", {status.count('stale')} stale (made with other settings: --overwrite redoes them)" if 'stale' in status else ''
     print(f"{status.count('ok')} scene(s) predicted, {status.count('skipped')} already done{stale}, {status.count('failed')} failed "
           f"(reasons in {out}/report.json); {rep['polygons']['merged']} RTS polygons in {out}/rts_all.gpkg")
+    if rep['not_scenes']:
+        print(f"left out {len(rep['not_scenes'])} file(s) that are not scenes: " + '; '.join(f"{d['scene']} ({d['reason']})" for d in rep['not_scenes']))
     failed = failed_scenes(rep)
     if failed: raise InputError(failed)   # after the others, report.json and the merged layer: one line, a non-zero exit
 

@@ -19,9 +19,10 @@ from pyproj import Proj
 from .core import InputError
 
 # %% auto #0
-__all__ = ['LABEL_TYPES_DRAWN', 'RGB_DESCRIPTIONS', 'SceneError', 'read_labels', 'grid_for_bounds', 'rasterize_polygons',
-           'pixel_ground_area', 'rgb_bands', 'SceneInfo', 'open_scene', 'check_aux', 'read_aux', 'Scene',
-           'labels_for_scene', 'labels_on_scenes', 'aux_nan_message', 'load_scene']
+__all__ = ['LABEL_TYPES_DRAWN', 'RGB_DESCRIPTIONS', 'NOT_SCENES', 'SceneError', 'read_labels', 'grid_for_bounds',
+           'rasterize_polygons', 'pixel_ground_area', 'rgb_bands', 'SceneInfo', 'open_scene', 'not_a_scene',
+           'scene_listing', 'check_aux', 'read_aux', 'Scene', 'labels_for_scene', 'labels_on_scenes', 'aux_nan_message',
+           'load_scene']
 
 # %% ../nbs/02_scenes.ipynb #39dd2437
 class SceneError(InputError):
@@ -128,6 +129,31 @@ def open_scene(path: str | Path, min_bands: int = 3) -> SceneInfo:
             if ds.transform.b != 0 or ds.transform.d != 0: raise SceneError(path, "rotated grids are not supported: warp to north-up first")
             return SceneInfo(path, ds.crs, ds.transform, (ds.height, ds.width), ds.count, tuple(ds.bounds), rgb_bands(ds.descriptions, path))
     except rasterio.RasterioIOError as e: raise SceneError(path, f"unreadable or corrupted GeoTIFF ({e})") from None
+
+# %% ../nbs/02_scenes.ipynb #e1b2c3d2
+NOT_SCENES = (   # (regular expression on the lower-case file name, why such a file is never a scene)
+    (r'(^|_)udm2(_|\.)', 'quality mask (UDM2), not a scene'),
+    (r'(^|_)udm(_|\.)', 'quality mask (UDM), not a scene'),
+    (r'_metadata(_clip)?\.(json|xml)$', 'scene metadata, not a scene'),
+    (r'\.aux\.xml$', "GDAL's .aux.xml side-car, not a scene"),
+    (r'_prob\.tiff?$', "probability map (rts_seg predict's <scene>_prob.tif), not a scene"),
+    (r'_mask\.tiff?$', "mask (rts_seg predict's <scene>_mask.tif, or another), not a scene: rename the file if it is an image"),
+)
+
+def not_a_scene(path: str | Path) -> str | None:
+    "Why the file `path` is never a scene (a quality mask, metadata, a prediction), from its name; None if it may be one"
+    name = Path(path).name.lower()
+    return next((why for pattern, why in NOT_SCENES if re.search(pattern, name)), None)
+
+def scene_listing(paths) -> tuple[list[Path], list[dict]]:
+    "Scene files among `paths` (files, or folders: their .tif/.tiff, sorted) and the files left out (`scene`: name, `reason`)"
+    files, left_out = [], []
+    for p in map(Path, [paths] if isinstance(paths, (str, Path)) else paths):
+        for f in sorted(q for q in p.iterdir() if q.suffix.lower() in ('.tif', '.tiff')) if p.is_dir() else [p]:
+            why = not_a_scene(f)
+            if why: left_out.append(dict(scene=f.name, reason=why))
+            else: files.append(f)
+    return files, left_out
 
 # %% ../nbs/02_scenes.ipynb #78221daa
 def _aux_bands(ds, path: Path, bands: list[str] | None) -> tuple[list[int], list[str]]:

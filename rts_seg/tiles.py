@@ -15,7 +15,7 @@ from pyproj import Proj, Transformer
 from rasterio.transform import Affine, from_origin
 from .core import InputError, parse_ratio, ratio_name, rng
 from .synthetic import write_synthetic, SYNTH_RECORD, SCENE_CRS
-from .scenes import Scene, SceneError, SceneInfo, read_labels, load_scene, open_scene, check_aux, labels_on_scenes
+from .scenes import Scene, SceneError, SceneInfo, read_labels, load_scene, open_scene, check_aux, labels_on_scenes, scene_listing
 
 # %% auto #0
 __all__ = ['LABEL_RTS', 'LABEL_VALID', 'LABEL_NEGATIVE', 'INDEX_COLUMNS', 'SPLITS', 'ALLOW_NO_POSITIVES', 'tile_offsets',
@@ -260,12 +260,14 @@ def band_stats(out: str | Path, index: pd.DataFrame, split: str = 'train') -> di
     return dict(mean=mean.tolist(), std=np.sqrt(np.maximum(s2 / n - mean ** 2, 1e-12)).tolist(), pixels=int(n))
 
 # %% ../nbs/03_tiles.ipynb #43aabec3
-def _scene_files(images: Path) -> list[Path]:
-    "The image GeoTIFFs in folder `images`, sorted"
+def _scene_files(images: Path) -> tuple[list[Path], list[dict]]:
+    "The scene GeoTIFFs in folder `images`, sorted, and the GeoTIFFs left out as no scene (`scene_listing`)"
     if not images.is_dir(): raise InputError(f"images folder not found: {images}")
-    files = sorted(p for p in images.iterdir() if p.suffix.lower() in ('.tif', '.tiff'))
-    if not files: raise InputError(f"no GeoTIFF (.tif/.tiff) in {images}")
-    return files
+    files, left_out = scene_listing(images)
+    if not files:
+        raise InputError(f"no GeoTIFF (.tif/.tiff) in {images}" + (f" but {len(left_out)} that are not scenes: "
+                         + '; '.join(f"{d['scene']}: {d['reason']}" for d in left_out[:5]) if left_out else ''))
+    return files, left_out
 
 def _skip(f: Path, e: SceneError) -> dict:
     "A skipped scene for the report: its file name and the reason (naming the other file if it is another's fault)"
@@ -285,10 +287,10 @@ def check_inputs(images, labels, aux=None, tile: int = 512, aux_bands: list | No
     "Header-only checks of `prepare`'s inputs: (scene header, aux file) of each usable scene, the skipped ones, the labels"
     images = Path(images)
     if tile < 1: raise InputError(f"tile size must be a positive number of pixels, got {tile}")
-    files = _scene_files(images)
+    files, left_out = _scene_files(images)
     if aux is not None and not Path(aux).is_dir(): raise InputError(f"aux folder not found: {aux}")
     lab = read_labels(labels)
-    scenes, skipped, shapes = [], [], []
+    scenes, skipped, shapes = [], list(left_out), []
     for f in files:
         try:
             info = open_scene(f)
@@ -301,7 +303,7 @@ def check_inputs(images, labels, aux=None, tile: int = 512, aux_bands: list | No
                 check_aux(auxf, aux_bands)
             scenes.append((info, auxf))
         except SceneError as e: skipped.append(_skip(f, e))
-    if not scenes: raise InputError(_no_usable_scene(images, skipped, tile, shapes))
+    if not scenes: raise InputError(_no_usable_scene(images, skipped[len(left_out):], tile, shapes))
     return scenes, skipped, lab
 
 # %% ../nbs/03_tiles.ipynb #b3f96eea
@@ -410,7 +412,7 @@ def prepare(images, labels, out, aux=None, tile: int = 512, block_km: float = 10
     if not 0 <= min_valid_fraction <= 1: raise InputError(f"min_valid_fraction (data.min_valid_fraction) must be in [0, 1], got {min_valid_fraction}")
     if negative_split_fractions is not None: check_split_fractions(negative_split_fractions)
     scenes, skipped, lab = check_inputs(images, labels, aux, tile, aux_bands)  # no pixel read so far
-    files, infos = _scene_files(images), [i for i, _ in scenes]
+    files, infos = _scene_files(images)[0], [i for i, _ in scenes]
     on_scene = labels_on_scenes(lab, infos)
     why = no_positive_reason(labels, lab, on_scene, infos)
     if why and not allow_no_positives: raise InputError(why + ALLOW_NO_POSITIVES)
@@ -508,7 +510,7 @@ def _inputs(cfg) -> list | None:
     "Signature of the label file and image files a config points at"
     d = cfg.data
     if not Path(d.labels).exists() or not Path(d.images).is_dir(): return None
-    return file_signature(d.labels, *_scene_files(Path(d.images)))
+    return file_signature(d.labels, *_scene_files(Path(d.images))[0])
 
 def synth_args(cfg) -> dict:
     "The `write_synthetic` arguments of a config's `synth` section"
