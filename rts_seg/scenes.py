@@ -9,7 +9,7 @@ from __future__ import annotations
 import re, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-import numpy as np, geopandas as gpd, rasterio, shapely
+import numpy as np, pandas as pd, geopandas as gpd, rasterio, shapely
 from rasterio.crs import CRS
 from rasterio.features import rasterize
 from rasterio.transform import Affine, from_origin
@@ -19,10 +19,10 @@ from pyproj import Proj
 from .core import InputError
 
 # %% auto #0
-__all__ = ['LABEL_TYPES_DRAWN', 'RGB_DESCRIPTIONS', 'NOT_SCENES', 'SceneError', 'read_labels', 'grid_for_bounds',
-           'rasterize_polygons', 'pixel_ground_area', 'rgb_bands', 'SceneInfo', 'open_scene', 'not_a_scene',
-           'scene_listing', 'check_aux', 'read_aux', 'Scene', 'labels_for_scene', 'labels_on_scenes', 'aux_nan_message',
-           'load_scene']
+__all__ = ['LABEL_TYPES_DRAWN', 'LABEL_EXTENSIONS', 'RGB_DESCRIPTIONS', 'NOT_SCENES', 'SceneError', 'read_label_file',
+           'label_files', 'read_labels', 'grid_for_bounds', 'rasterize_polygons', 'pixel_ground_area', 'rgb_bands',
+           'SceneInfo', 'open_scene', 'not_a_scene', 'scene_listing', 'check_aux', 'read_aux', 'Scene',
+           'labels_for_scene', 'labels_on_scenes', 'aux_nan_message', 'load_scene']
 
 # %% ../nbs/02_scenes.ipynb #39dd2437
 class SceneError(InputError):
@@ -43,8 +43,8 @@ def _polygonal(g):
         return shapely.union_all(parts) if parts else None
     return None
 
-def read_labels(path: str | Path) -> gpd.GeoDataFrame:
-    "Read label polygons from any OGR vector file, repair them, and fill ARTS `TrainClass`/`LabelType` if absent"
+def read_label_file(path: str | Path, id_prefix: str = '') -> gpd.GeoDataFrame:
+    "Read label polygons from one OGR vector file, repair them, fill ARTS `TrainClass`/`LabelType` if absent, and id them (`label_id`)"
     path = Path(path)
     if not path.exists(): raise SceneError(path, "label file not found")
     try: df = gpd.read_file(path)
@@ -54,7 +54,8 @@ def read_labels(path: str | Path) -> gpd.GeoDataFrame:
     rep = dict(file=str(path), features=len(df), no_train_class='TrainClass' not in df, no_label_type='LabelType' not in df)
     if 'TrainClass' not in df: df['TrainClass'] = 'Positive'
     if 'LabelType' not in df: df['LabelType'] = 'SegmentationPolygon'
-    ids = (df['UID'] if 'UID' in df else df.index.to_series()).astype(str).to_numpy()
+    ids = (df['UID'].astype(str) if 'UID' in df else id_prefix + df.index.to_series().astype(str)).to_numpy()
+    df['label_id'] = ids
     bad = ~df.geometry.is_valid & df.geometry.notna()
     rep['repaired'], rep['repaired_ids'] = int(bad.sum()), ids[bad.to_numpy()].tolist()[:100]
     df.loc[bad, 'geometry'] = shapely.make_valid(df.geometry[bad].values)
@@ -66,7 +67,53 @@ def read_labels(path: str | Path) -> gpd.GeoDataFrame:
     if unknown.any():
         raise SceneError(path, f"TrainClass must be 'Positive' or 'Negative'; found {sorted(df.TrainClass[unknown].astype(str).unique())}")
     rep['boxes'] = int((df.LabelType == 'BoundingBox').sum())
+    df['source_file'] = path.name
     df.attrs['report'] = rep
+    return df
+
+# %% ../nbs/02_scenes.ipynb #g1b2c3d2
+LABEL_EXTENSIONS = ('.gpkg', '.geojson', '.shp', '.fgb')   # vector files read from a label folder
+
+def label_files(labels) -> list[Path]:
+    "The label files `labels` names: a file, a folder (its `LABEL_EXTENSIONS` files, sorted), or a list of those"
+    items = [labels] if isinstance(labels, (str, Path)) else list(labels)
+    if not items: raise InputError("no label file given: data.labels (--labels) is an empty list; name a file or a folder")
+    files = []
+    for p in map(Path, items):
+        if not p.is_dir(): files.append(p); continue
+        found = sorted(q for q in p.iterdir() if q.suffix.lower() in LABEL_EXTENSIONS)
+        if not found: raise SceneError(p, f"label folder holds no vector file ({', '.join(LABEL_EXTENSIONS)})")
+        files += found
+    seen = [f.resolve() for f in files]
+    twice = sorted({str(f) for f, r in zip(files, seen) if seen.count(r) > 1})
+    if twice: raise InputError(f"label file(s) {twice} named more than once (data.labels, --labels): each file must be read once")
+    return files
+
+def _label_report(files: list[Path], parts: list[gpd.GeoDataFrame]) -> dict:
+    "One report for labels read from `files`: the per-file counts summed, the ids listed (the first 100)"
+    reps = [p.attrs['report'] for p in parts]
+    if len(reps) == 1: return dict(reps[0], files=[reps[0]['file']])
+    rep = dict(file=', '.join(str(f) for f in files), files=[r['file'] for r in reps])
+    for k in ('features', 'repaired', 'dropped_empty_or_not_polygons', 'boxes'): rep[k] = sum(r[k] for r in reps)
+    for k in ('no_train_class', 'no_label_type'): rep[k] = any(r[k] for r in reps)
+    for k in ('repaired_ids', 'dropped_ids'): rep[k] = [i for r in reps for i in r[k]][:100]
+    rep['per_file'] = reps
+    return rep
+
+def read_labels(labels) -> gpd.GeoDataFrame:
+    "Labels from a file, a folder or a list of them (`label_files`), each read in its CRS (`read_label_file`), in the first file's CRS"
+    files = label_files(labels)
+    parts = [read_label_file(f, f'{f.name}:' if len(files) > 1 else '') for f in files]
+    crs = parts[0].crs
+    df = pd.concat([p.to_crs(crs) for p in parts], ignore_index=True)
+    df = gpd.GeoDataFrame(df, geometry='geometry', crs=crs)
+    both = df.groupby('label_id').source_file.agg(lambda s: sorted(set(s)))
+    both = both[both.map(len) > 1]
+    if len(both):
+        i = both.index[0]
+        raise InputError(f"label id {i} is in {' and '.join(both[i])} ({len(both)} id(s) in more than one file): the same label "
+                         f"would count twice; remove the duplicates or give each label its own UID")
+    df.attrs['report'] = _label_report(files, parts)
     return df
 
 # %% ../nbs/02_scenes.ipynb #430757c5
