@@ -18,10 +18,11 @@ class _OnOff(BooleanOptionalAction):
     def __init__(self, *args, type=None, metavar=None, **kw): super().__init__(*args, **kw)
 
 OnOff = Annotated[bool, {'action': _OnOff}]   # --flag or --no-flag; None (the config's or the run's) when neither
+Repeated = Annotated[str, {'action': 'append'}]   # an option that may be given several times: the list of its values; None when never
 
 # %% auto #0
-__all__ = ['OnOff', 'COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'scale_list', 'calibrate',
-           'evaluate', 'predict', 'demo', 'one_line', 'main']
+__all__ = ['OnOff', 'Repeated', 'COMMANDS', 'INPUT_ERRORS', 'synth', 'prepare', 'train_summary', 'train', 'sweep', 'scale_list',
+           'calibrate', 'evaluate', 'predict', 'demo', 'one_line', 'main']
 
 # %% ../nbs/90_cli.ipynb #c261c10d
 def synth(
@@ -43,7 +44,7 @@ def prepare(
     *overrides: str,  # config overrides, key=value (dotted keys for sections)
     config: str = None,  # YAML config (default: the baseline values)
     images: str = None,  # folder of image GeoTIFFs (config: data.images)
-    labels: str = None,  # label file, any OGR format and CRS (config: data.labels)
+    labels: Repeated = None,  # label file or folder, any OGR format and CRS; repeat for several (config: data.labels)
     aux: str = None,  # folder of aux rasters named like the images (config: data.aux)
     out: str = None,  # output folder for tiles, index and sets (config: data.tiles)
     tile: int = None,  # tile size in px (config: data.tile_size)
@@ -54,6 +55,7 @@ def prepare(
 ):
     "Tile scenes and labels, split them by spatial blocks, and write the index, sampling sets and report"
     ov = parse_overrides(list(overrides))
+    if labels is not None and len(labels) == 1: labels = labels[0]   # one file as the config writes it; several: all of them
     cli = {'data.images': images, 'data.labels': labels, 'data.aux': aux, 'data.tiles': out, 'data.tile_size': tile,
            'data.block_km': block_km, 'data.buffer_m': buffer_m, 'random_seed': seed}
     ov.update({k: v for k, v in cli.items() if v is not None})
@@ -189,6 +191,8 @@ def predict(
     stale = f", {status.count('stale')} stale (made with other settings: --overwrite redoes them)" if 'stale' in status else ''
     print(f"{status.count('ok')} scene(s) predicted, {status.count('skipped')} already done{stale}, {status.count('failed')} failed "
           f"(reasons in {out}/report.json); {rep['polygons']['merged']} RTS polygons in {out}/rts_all.gpkg")
+    if rep['not_scenes']:
+        print(f"left out {len(rep['not_scenes'])} file(s) that are not scenes: " + '; '.join(f"{d['scene']} ({d['reason']})" for d in rep['not_scenes']))
     failed = failed_scenes(rep)
     if failed: raise InputError(failed)   # after the others, report.json and the merged layer: one line, a non-zero exit
 

@@ -93,7 +93,7 @@ CONFIG_DEFAULTS: dict = {
     },
     'data': {
         'images': 'data/scenes/images',    # directory of image GeoTIFFs (RGB first)
-        'labels': 'data/scenes/labels.gpkg',  # any OGR vector file, any CRS, ARTS fields
+        'labels': 'data/scenes/labels.gpkg',  # label file(s), any OGR format and CRS, ARTS fields: a file, a folder, or a list of them
         'aux': None,                       # directory of auxiliary rasters (NDVI, DEM derivatives), or null
         'tiles': 'data/tiles',             # where `prepare` writes tiles, index and sampling sets
         'aux_bands': [],                   # aux bands stacked after RGB (early fusion), e.g. [ndvi, slope]
@@ -138,7 +138,7 @@ CONFIG_TYPES: dict = {
     'sync_bn': (str, bool),
     'data.aux': (str, NoneType), 'mlflow.tracking_uri': (str, NoneType), 'data.num_workers': (int, str),
     'data.negative_split_fractions': (list, NoneType), 'synth.background_size': (int, NoneType),
-    'map_prevalence': (str, NoneType),
+    'map_prevalence': (str, NoneType), 'data.labels': (str, list),
 }
 CONFIG_CHOICES: dict = {  # keys whose string value is one of a few names
     'optimizer': ('adamw', 'adamw_fastai'), 'mixed_precision': ('auto', 'bf16', 'fp16', 'none'),
@@ -244,6 +244,8 @@ def validate_config(cfg: dict, src: str = '<config>', schema: dict = CONFIG_DEFA
         if key == 'val_realistic_ratios':
             for r in v: _check_ratio(key, r, src)
         if key == 'train_ratio_schedule': _check_schedule(key, v, src)
+        if key == 'data.labels' and isinstance(v, list) and not (v and all(isinstance(x, str) for x in v)):
+            raise ConfigError(f"{src}: key '{key}' is {v!r}; expected a label file or folder, or a non-empty list of them")
         if key in CONFIG_RANGES: _check_numbers(key, v, d, src)
     return cfg
 

@@ -21,7 +21,7 @@ from rasterio.windows import Window, bounds as window_bounds
 from scipy import ndimage
 from shapely import affinity
 from .core import InputError, parse_ratio, default_tracking_uri, CONFIG_CHOICES
-from .scenes import SceneError, open_scene, check_aux, pixel_ground_area
+from .scenes import SceneError, open_scene, check_aux, pixel_ground_area, scene_listing
 from .calibrate import TEMPERATURE_FILE, apply_temperature, load_temperature, temperature_path
 from .fusion import (TTA_TRANSFORMS, tta_name, tta_probability, pad_to, scale_factors, fusion_settings, block_reduce,
                             coarse_grid, upsample, mean_of_scales)
@@ -286,8 +286,8 @@ class SceneRows:
                  susceptibility: str | Path | None = None):
         self.info = open_scene(scene_path)
         if not self.info.crs.is_projected: raise SceneError(scene_path, f"expected a projected CRS (metres), found {self.info.crs}")
-        with rasterio.open(self.info.path) as ds: dtype = ds.dtypes[0]   # checked here, before anything is written
-        if dtype != 'uint8': raise SceneError(scene_path, f"expected 8-bit RGB (uint8), found {dtype}: rescale to 0-255 first")
+        with rasterio.open(self.info.path) as ds: dtype = np.result_type(*(ds.dtypes[i - 1] for i in self.info.rgb_bands))  # checked before anything is written
+        if dtype != np.uint8: raise SceneError(scene_path, f"expected 8-bit RGB (uint8), found {dtype}: rescale to 0-255 first")
         self.bands, self.aux_names = list(bands), list(bands)[3:]
         self.mean, self.std = band_stats(stats, bands)
         self.aux_path = None if not self.aux_names or aux_path is None else Path(aux_path)
@@ -324,7 +324,7 @@ class SceneRows:
         "Normalised input (C×h×W float32, 0 where invalid) and valid mask (h×W) of rows `r0:r1`"
         win = Window(0, r0, self.shape[1], r1 - r0)
         try:
-            rgb = self.ds.read([1, 2, 3], window=win)
+            rgb = self.ds.read(list(self.info.rgb_bands), window=win)
             valid = self.ds.dataset_mask(window=win) > 0
         except rasterio.RasterioIOError as e: raise SceneError(self.info.path, f"unreadable or corrupted GeoTIFF at rows {r0}-{r1} ({e})") from None
         x = rgb.astype(np.float32)
@@ -951,17 +951,17 @@ def dask_client(scheduler) -> tuple:
         return client, [client]
     raise ValueError(f"scheduler must be 'local', a scheduler address such as 'tcp://host:8786', or a dask.distributed.Client; found {scheduler!r}")
 
-def scene_files(scenes) -> list[Path]:
-    "Scene paths from files and folders (a folder: its .tif/.tiff files, sorted); scene ids (file stems) must be unique"
+def scene_files(scenes) -> tuple[list[Path], list[dict]]:
+    "Scene paths from files and folders (`scene_listing`), and the files left out as no scene; scene ids (file stems) must be unique"
     if isinstance(scenes, (str, Path)): scenes = [scenes]
-    files = []
-    for s in map(Path, scenes):
-        files += sorted(p for p in s.iterdir() if p.suffix.lower() in ('.tif', '.tiff')) if s.is_dir() else [s]
-    if not files: raise InputError(f"no scenes found in {[str(s) for s in scenes]}")
+    files, left_out = scene_listing(scenes)
+    if not files:
+        raise InputError(f"no scenes found in {[str(s) for s in scenes]}" + (f"; {len(left_out)} file(s) that are not scenes: "
+                         + '; '.join(f"{d['scene']}: {d['reason']}" for d in left_out[:5]) if left_out else ''))
     stems = pd.Series([f.stem for f in files])
     if stems.duplicated().any():
         raise InputError(f"outputs are named by the scene's file name, so it must be unique; found {sorted(set(stems[stems.duplicated()]))} more than once")
-    return files
+    return files, left_out
 
 def _write_json(path: Path, obj: dict):
     tmp = _partial(path)
@@ -981,7 +981,7 @@ def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | No
                    compile: bool | None = None, compile_mode: str | None = None, susceptibility: str | Path | None = None,
                    susceptibility_cutoff: float = 0.5, scales=(1.,), erode_nodata_px: int = 0, **predict_kw) -> dict:
     "Predict `scenes` with the run `model_source` (folder or MLflow run id) into `out_dir`: per-scene maps, `report.json`, merged `rts_all.gpkg`"
-    t0, files = time.perf_counter(), scene_files(scenes)
+    t0, (files, left_out) = time.perf_counter(), scene_files(scenes)
     run_kw = {k: v for k, v in dict(precision=precision, compile=compile, compile_mode=compile_mode).items() if v is not None}  # None: the run's config
     run = run_settings(model_source, ratio, threshold, tracking, aux_dir, accept_unestablished, accept_uncalibrated, **run_kw, susceptibility=susceptibility,  # a bad run,
                        susceptibility_cutoff=susceptibility_cutoff, scales=scales, erode_nodata_px=erode_nodata_px,   # option or operating point
@@ -995,7 +995,7 @@ def predict_scenes(model_source, scenes, out_dir: str | Path, *, ratio: str | No
                   prior_shift=run['prior_shift'], map_prevalence=run['map_prevalence'], validation_threshold=run['validation_threshold'],
                   **operating_fields(run['threshold'], run['grow_threshold'], run), calibrated=run['calibrated'],
                   threshold_source='user' if threshold is not None else 'calibration', accepted_unestablished=run['established'] is False,
-                  notes=run['notes'], predict={k: run['kw'].get(k) for k in PREDICT_SETTINGS}, out_dir=str(out_dir), finished=False, counts={},
+                  notes=run['notes'], predict={k: run['kw'].get(k) for k in PREDICT_SETTINGS}, out_dir=str(out_dir), finished=False, counts={}, not_scenes=left_out,
                   scenes={f.stem: dict(path=str(f), status='pending', reason=None, seconds=None, polygons=None) for f in files})
     def record(entry: dict | None = None):
         if entry is not None: report['scenes'][Path(entry['path']).stem] = entry

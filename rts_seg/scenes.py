@@ -6,10 +6,10 @@ Docs: https://rts-seg.github.io/rts_seg/scenes.html.md"""
 
 # %% ../nbs/02_scenes.ipynb #2d2ceddb
 from __future__ import annotations
-import warnings
+import re, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-import numpy as np, geopandas as gpd, rasterio, shapely
+import numpy as np, pandas as pd, geopandas as gpd, rasterio, shapely
 from rasterio.crs import CRS
 from rasterio.features import rasterize
 from rasterio.transform import Affine, from_origin
@@ -19,9 +19,10 @@ from pyproj import Proj
 from .core import InputError
 
 # %% auto #0
-__all__ = ['LABEL_TYPES_DRAWN', 'SceneError', 'read_labels', 'grid_for_bounds', 'rasterize_polygons', 'pixel_ground_area',
-           'SceneInfo', 'open_scene', 'check_aux', 'read_aux', 'Scene', 'labels_for_scene', 'labels_on_scenes',
-           'aux_nan_message', 'load_scene']
+__all__ = ['LABEL_TYPES_DRAWN', 'LABEL_EXTENSIONS', 'RGB_DESCRIPTIONS', 'NOT_SCENES', 'SceneError', 'read_label_file',
+           'label_files', 'read_labels', 'grid_for_bounds', 'rasterize_polygons', 'pixel_ground_area', 'rgb_bands',
+           'SceneInfo', 'open_scene', 'not_a_scene', 'scene_listing', 'check_aux', 'read_aux', 'Scene',
+           'labels_for_scene', 'labels_on_scenes', 'aux_nan_message', 'load_scene']
 
 # %% ../nbs/02_scenes.ipynb #39dd2437
 class SceneError(InputError):
@@ -42,8 +43,8 @@ def _polygonal(g):
         return shapely.union_all(parts) if parts else None
     return None
 
-def read_labels(path: str | Path) -> gpd.GeoDataFrame:
-    "Read label polygons from any OGR vector file, repair them, and fill ARTS `TrainClass`/`LabelType` if absent"
+def read_label_file(path: str | Path, id_prefix: str = '') -> gpd.GeoDataFrame:
+    "Read label polygons from one OGR vector file, repair them, fill ARTS `TrainClass`/`LabelType` if absent, and id them (`label_id`)"
     path = Path(path)
     if not path.exists(): raise SceneError(path, "label file not found")
     try: df = gpd.read_file(path)
@@ -53,7 +54,8 @@ def read_labels(path: str | Path) -> gpd.GeoDataFrame:
     rep = dict(file=str(path), features=len(df), no_train_class='TrainClass' not in df, no_label_type='LabelType' not in df)
     if 'TrainClass' not in df: df['TrainClass'] = 'Positive'
     if 'LabelType' not in df: df['LabelType'] = 'SegmentationPolygon'
-    ids = (df['UID'] if 'UID' in df else df.index.to_series()).astype(str).to_numpy()
+    ids = (df['UID'].astype(str) if 'UID' in df else id_prefix + df.index.to_series().astype(str)).to_numpy()
+    df['label_id'] = ids
     bad = ~df.geometry.is_valid & df.geometry.notna()
     rep['repaired'], rep['repaired_ids'] = int(bad.sum()), ids[bad.to_numpy()].tolist()[:100]
     df.loc[bad, 'geometry'] = shapely.make_valid(df.geometry[bad].values)
@@ -65,7 +67,53 @@ def read_labels(path: str | Path) -> gpd.GeoDataFrame:
     if unknown.any():
         raise SceneError(path, f"TrainClass must be 'Positive' or 'Negative'; found {sorted(df.TrainClass[unknown].astype(str).unique())}")
     rep['boxes'] = int((df.LabelType == 'BoundingBox').sum())
+    df['source_file'] = path.name
     df.attrs['report'] = rep
+    return df
+
+# %% ../nbs/02_scenes.ipynb #g1b2c3d2
+LABEL_EXTENSIONS = ('.gpkg', '.geojson', '.shp', '.fgb')   # vector files read from a label folder
+
+def label_files(labels) -> list[Path]:
+    "The label files `labels` names: a file, a folder (its `LABEL_EXTENSIONS` files, sorted), or a list of those"
+    items = [labels] if isinstance(labels, (str, Path)) else list(labels)
+    if not items: raise InputError("no label file given: data.labels (--labels) is an empty list; name a file or a folder")
+    files = []
+    for p in map(Path, items):
+        if not p.is_dir(): files.append(p); continue
+        found = sorted(q for q in p.iterdir() if q.suffix.lower() in LABEL_EXTENSIONS)
+        if not found: raise SceneError(p, f"label folder holds no vector file ({', '.join(LABEL_EXTENSIONS)})")
+        files += found
+    seen = [f.resolve() for f in files]
+    twice = sorted({str(f) for f, r in zip(files, seen) if seen.count(r) > 1})
+    if twice: raise InputError(f"label file(s) {twice} named more than once (data.labels, --labels): each file must be read once")
+    return files
+
+def _label_report(files: list[Path], parts: list[gpd.GeoDataFrame]) -> dict:
+    "One report for labels read from `files`: the per-file counts summed, the ids listed (the first 100)"
+    reps = [p.attrs['report'] for p in parts]
+    if len(reps) == 1: return dict(reps[0], files=[reps[0]['file']])
+    rep = dict(file=', '.join(str(f) for f in files), files=[r['file'] for r in reps])
+    for k in ('features', 'repaired', 'dropped_empty_or_not_polygons', 'boxes'): rep[k] = sum(r[k] for r in reps)
+    for k in ('no_train_class', 'no_label_type'): rep[k] = any(r[k] for r in reps)
+    for k in ('repaired_ids', 'dropped_ids'): rep[k] = [i for r in reps for i in r[k]][:100]
+    rep['per_file'] = reps
+    return rep
+
+def read_labels(labels) -> gpd.GeoDataFrame:
+    "Labels from a file, a folder or a list of them (`label_files`), each read in its CRS (`read_label_file`), in the first file's CRS"
+    files = label_files(labels)
+    parts = [read_label_file(f, f'{f.name}:' if len(files) > 1 else '') for f in files]
+    crs = parts[0].crs
+    df = pd.concat([p.to_crs(crs) for p in parts], ignore_index=True)
+    df = gpd.GeoDataFrame(df, geometry='geometry', crs=crs)
+    both = df.groupby('label_id').source_file.agg(lambda s: sorted(set(s)))
+    both = both[both.map(len) > 1]
+    if len(both):
+        i = both.index[0]
+        raise InputError(f"label id {i} is in {' and '.join(both[i])} ({len(both)} id(s) in more than one file): the same label "
+                         f"would count twice; remove the duplicates or give each label its own UID")
+    df.attrs['report'] = _label_report(files, parts)
     return df
 
 # %% ../nbs/02_scenes.ipynb #430757c5
@@ -89,6 +137,24 @@ def pixel_ground_area(transform: Affine, crs, lon: float, lat: float) -> float:
     return abs(transform.a * transform.e) / k
 
 # %% ../nbs/02_scenes.ipynb #cc6492fe
+RGB_DESCRIPTIONS = {'red': ('red', 'r'), 'green': ('green', 'g'), 'blue': ('blue', 'b')}   # names a band description may give
+_GENERIC_DESCRIPTION = re.compile(r'(band)?[\s_-]*\d+')   # 'Band 1', 'band_2', '3': no name at all
+
+def rgb_bands(descriptions, path: str | Path) -> tuple[int, int, int]:
+    "1-based indexes of the red, green and blue bands of image `path` from its band `descriptions`; bands 1-3 if none is named"
+    names = [(d or '').strip().lower() for d in descriptions]
+    if all(not n or _GENERIC_DESCRIPTION.fullmatch(n) for n in names): return (1, 2, 3)
+    found = {c: [i + 1 for i, n in enumerate(names) if n in alias] for c, alias in RGB_DESCRIPTIONS.items()}
+    shown = '[' + ', '.join(d or '(none)' for d in descriptions) + ']'
+    fix = ("describe the bands as red, green and blue (rasterio: ds.set_band_description(i, 'red')), "
+           "or remove the descriptions to read bands 1-3 as RGB")
+    twice = [f"{c} (bands {ix})" for c, ix in found.items() if len(ix) > 1]
+    if twice: raise SceneError(path, f"band descriptions {shown} name {' and '.join(twice)} more than once: {fix}")
+    missing = [c for c, ix in found.items() if not ix]
+    if missing: raise SceneError(path, f"band descriptions {shown} name no {', '.join(missing)} band: {fix}")
+    return tuple(found[c][0] for c in RGB_DESCRIPTIONS)
+
+# %% ../nbs/02_scenes.ipynb #a1b2c3d5
 @dataclass
 class SceneInfo:
     "What `open_scene` learns from a GeoTIFF's header"
@@ -98,17 +164,43 @@ class SceneInfo:
     shape: tuple
     count: int
     bounds: tuple
+    rgb_bands: tuple = (1, 2, 3)   # 1-based indexes of red, green, blue (`rgb_bands`)
 
 def open_scene(path: str | Path, min_bands: int = 3) -> SceneInfo:
-    "Open an image GeoTIFF and check it: readable, with a CRS, and at least `min_bands` bands (RGB first)"
+    "Open an image GeoTIFF and check it: readable, with a CRS, at least `min_bands` bands, red, green and blue found (`rgb_bands`)"
     path = Path(path)
     try:
         with rasterio.open(path) as ds:
             if ds.crs is None: raise SceneError(path, "image has no CRS: georeference it before tiling")
             if ds.count < min_bands: raise SceneError(path, f"expected at least {min_bands} bands (RGB first), found {ds.count}")
             if ds.transform.b != 0 or ds.transform.d != 0: raise SceneError(path, "rotated grids are not supported: warp to north-up first")
-            return SceneInfo(path, ds.crs, ds.transform, (ds.height, ds.width), ds.count, tuple(ds.bounds))
+            return SceneInfo(path, ds.crs, ds.transform, (ds.height, ds.width), ds.count, tuple(ds.bounds), rgb_bands(ds.descriptions, path))
     except rasterio.RasterioIOError as e: raise SceneError(path, f"unreadable or corrupted GeoTIFF ({e})") from None
+
+# %% ../nbs/02_scenes.ipynb #e1b2c3d2
+NOT_SCENES = (   # (regular expression on the lower-case file name, why such a file is never a scene)
+    (r'(^|_)udm2(_|\.)', 'quality mask (UDM2), not a scene'),
+    (r'(^|_)udm(_|\.)', 'quality mask (UDM), not a scene'),
+    (r'_metadata(_clip)?\.(json|xml)$', 'scene metadata, not a scene'),
+    (r'\.aux\.xml$', "GDAL's .aux.xml side-car, not a scene"),
+    (r'_prob\.tiff?$', "probability map (rts_seg predict's <scene>_prob.tif), not a scene"),
+    (r'_mask\.tiff?$', "mask (rts_seg predict's <scene>_mask.tif, or another), not a scene: rename the file if it is an image"),
+)
+
+def not_a_scene(path: str | Path) -> str | None:
+    "Why the file `path` is never a scene (a quality mask, metadata, a prediction), from its name; None if it may be one"
+    name = Path(path).name.lower()
+    return next((why for pattern, why in NOT_SCENES if re.search(pattern, name)), None)
+
+def scene_listing(paths) -> tuple[list[Path], list[dict]]:
+    "Scene files among `paths` (files, or folders: their .tif/.tiff, sorted) and the files left out (`scene`: name, `reason`)"
+    files, left_out = [], []
+    for p in map(Path, [paths] if isinstance(paths, (str, Path)) else paths):
+        for f in sorted(q for q in p.iterdir() if q.suffix.lower() in ('.tif', '.tiff')) if p.is_dir() else [p]:
+            why = not_a_scene(f)
+            if why: left_out.append(dict(scene=f.name, reason=why))
+            else: files.append(f)
+    return files, left_out
 
 # %% ../nbs/02_scenes.ipynb #78221daa
 def _aux_bands(ds, path: Path, bands: list[str] | None) -> tuple[list[int], list[str]]:
@@ -148,7 +240,7 @@ def read_aux(path: str | Path, info: SceneInfo, bands: list[str] | None = None) 
 class Scene:
     "A scene's arrays on its image grid, ready to tile"
     info: SceneInfo
-    rgb: np.ndarray                 # 3×H×W uint8
+    rgb: np.ndarray                 # 3×H×W uint8: red, green, blue (`SceneInfo.rgb_bands`)
     mask: np.ndarray                # H×W bool: RTS
     valid: np.ndarray               # H×W bool: data in image and all aux bands
     negative: np.ndarray            # H×W bool: verified background (ARTS Negative)
@@ -194,7 +286,7 @@ def load_scene(image: str | Path, labels: gpd.GeoDataFrame, aux: str | Path | No
     info = open_scene(image)
     try:
         with rasterio.open(info.path) as ds:
-            rgb = ds.read([1, 2, 3])
+            rgb = ds.read(list(info.rgb_bands))
             valid = ds.dataset_mask() > 0
     except rasterio.RasterioIOError as e: raise SceneError(info.path, f"unreadable or corrupted GeoTIFF ({e})") from None
     if rgb.dtype != np.uint8: raise SceneError(info.path, f"expected 8-bit RGB (uint8), found {rgb.dtype}: rescale to 0-255 first")

@@ -15,7 +15,7 @@ from pyproj import Proj, Transformer
 from rasterio.transform import Affine, from_origin
 from .core import InputError, parse_ratio, ratio_name, rng
 from .synthetic import write_synthetic, SYNTH_RECORD, SCENE_CRS
-from .scenes import Scene, SceneError, SceneInfo, read_labels, load_scene, open_scene, check_aux, labels_on_scenes
+from .scenes import Scene, SceneError, SceneInfo, read_labels, load_scene, open_scene, check_aux, labels_on_scenes, scene_listing, label_files
 
 # %% auto #0
 __all__ = ['LABEL_RTS', 'LABEL_VALID', 'LABEL_NEGATIVE', 'INDEX_COLUMNS', 'SPLITS', 'ALLOW_NO_POSITIVES', 'tile_offsets',
@@ -260,12 +260,14 @@ def band_stats(out: str | Path, index: pd.DataFrame, split: str = 'train') -> di
     return dict(mean=mean.tolist(), std=np.sqrt(np.maximum(s2 / n - mean ** 2, 1e-12)).tolist(), pixels=int(n))
 
 # %% ../nbs/03_tiles.ipynb #43aabec3
-def _scene_files(images: Path) -> list[Path]:
-    "The image GeoTIFFs in folder `images`, sorted"
+def _scene_files(images: Path) -> tuple[list[Path], list[dict]]:
+    "The scene GeoTIFFs in folder `images`, sorted, and the GeoTIFFs left out as no scene (`scene_listing`)"
     if not images.is_dir(): raise InputError(f"images folder not found: {images}")
-    files = sorted(p for p in images.iterdir() if p.suffix.lower() in ('.tif', '.tiff'))
-    if not files: raise InputError(f"no GeoTIFF (.tif/.tiff) in {images}")
-    return files
+    files, left_out = scene_listing(images)
+    if not files:
+        raise InputError(f"no GeoTIFF (.tif/.tiff) in {images}" + (f" but {len(left_out)} that are not scenes: "
+                         + '; '.join(f"{d['scene']}: {d['reason']}" for d in left_out[:5]) if left_out else ''))
+    return files, left_out
 
 def _skip(f: Path, e: SceneError) -> dict:
     "A skipped scene for the report: its file name and the reason (naming the other file if it is another's fault)"
@@ -285,10 +287,10 @@ def check_inputs(images, labels, aux=None, tile: int = 512, aux_bands: list | No
     "Header-only checks of `prepare`'s inputs: (scene header, aux file) of each usable scene, the skipped ones, the labels"
     images = Path(images)
     if tile < 1: raise InputError(f"tile size must be a positive number of pixels, got {tile}")
-    files = _scene_files(images)
+    files, left_out = _scene_files(images)
     if aux is not None and not Path(aux).is_dir(): raise InputError(f"aux folder not found: {aux}")
     lab = read_labels(labels)
-    scenes, skipped, shapes = [], [], []
+    scenes, skipped, shapes = [], list(left_out), []
     for f in files:
         try:
             info = open_scene(f)
@@ -301,7 +303,7 @@ def check_inputs(images, labels, aux=None, tile: int = 512, aux_bands: list | No
                 check_aux(auxf, aux_bands)
             scenes.append((info, auxf))
         except SceneError as e: skipped.append(_skip(f, e))
-    if not scenes: raise InputError(_no_usable_scene(images, skipped, tile, shapes))
+    if not scenes: raise InputError(_no_usable_scene(images, skipped[len(left_out):], tile, shapes))
     return scenes, skipped, lab
 
 # %% ../nbs/03_tiles.ipynb #b3f96eea
@@ -385,7 +387,7 @@ def _scene_tiles(info: SceneInfo, auxf: Path | None, lab: gpd.GeoDataFrame, labe
                  aux_bands: list | None, min_valid_fraction: float) -> tuple[pd.DataFrame, dict]:
     "Index rows and report of one scene's tiles (reused if cached, else read and written); `SceneError` if it is unusable"
     f = info.path
-    sig = file_signature(f, auxf, labels)
+    sig = file_signature(f, auxf, *label_files(labels))
     cached = _cached_tiles(out, f.stem, tile, aux_bands if auxf is not None else [], sig)
     if cached is not None: df, rep = cached
     else:
@@ -405,14 +407,14 @@ def prepare(images, labels, out, aux=None, tile: int = 512, block_km: float = 10
             aux_bands: list | None = None, train_ratio='1:10', val_balanced='1:1',
             val_realistic=('1:200', '1:500', '1:1000'), test_realistic='1:500', verbose: bool = True,
             min_valid_fraction: float = 0.1, allow_no_positives: bool = False, negative_split_fractions=None) -> pd.DataFrame:
-    "Tile every scene in `images` with `labels` (and `aux`), split by spatial blocks, write index, sets, stats and report"
+    "Tile every scene in `images` with `labels` (a file, folder or list: `read_labels`) and `aux`, split by spatial blocks, write index, sets, stats and report"
     images, out = Path(images), Path(out)
     if not 0 <= min_valid_fraction <= 1: raise InputError(f"min_valid_fraction (data.min_valid_fraction) must be in [0, 1], got {min_valid_fraction}")
     if negative_split_fractions is not None: check_split_fractions(negative_split_fractions)
     scenes, skipped, lab = check_inputs(images, labels, aux, tile, aux_bands)  # no pixel read so far
-    files, infos = _scene_files(images), [i for i, _ in scenes]
+    files, infos = _scene_files(images)[0], [i for i, _ in scenes]
     on_scene = labels_on_scenes(lab, infos)
-    why = no_positive_reason(labels, lab, on_scene, infos)
+    why = no_positive_reason(lab.attrs['report']['file'], lab, on_scene, infos)
     if why and not allow_no_positives: raise InputError(why + ALLOW_NO_POSITIVES)
     with created_or_removed(out):
         parts, scene_reports = [], []
@@ -440,7 +442,7 @@ def prepare(images, labels, out, aux=None, tile: int = 512, block_km: float = 10
         aux_names = json.loads((out/'tiles'/index.scene.iloc[0]/'meta.json').read_text())['aux_names']
         report = dict(scenes=len(files), scenes_used=len(parts), skipped=skipped, labels=lab.attrs['report'],
                       labels_overlapping_no_scene=int((~on_scene).sum()),
-                      orphan_label_ids=lab.get('UID', pd.Series(lab.index.astype(str)))[~on_scene].astype(str).tolist()[:100],
+                      orphan_label_ids=lab.label_id[~on_scene].tolist()[:100],
                       tiles=int(len(index)), tiles_below_min_valid=int((~usable).sum()), splits=index.split.value_counts().to_dict(),
                       positive_tiles={s: int(((index.split == s) & (index.pos_pixels >= min_pos_pixels)).sum()) for s in SPLITS},
                       no_positive_tiles=no_pos, blocks=int(index.block.nunique()), sets=set_rep, per_scene=scene_reports,
@@ -457,7 +459,7 @@ def prepare(images, labels, out, aux=None, tile: int = 512, block_km: float = 10
         for k, ids in sets.items(): pd.DataFrame(dict(tile_id=ids)).to_csv(out/'sets'/f'{k}.csv', index=False)
         stats = band_stats(out, index, 'train') if (index.split == 'train').any() else None
         if stats: (out/'stats.json').write_text(json.dumps(dict(stats, bands=['red', 'green', 'blue'] + aux_names), indent=1))
-        report['inputs'] = file_signature(labels, *files)
+        report['inputs'] = file_signature(*label_files(labels), *files)
         (out/'report.json').write_text(json.dumps(report, indent=1, default=str))
         _print_report(report, verbose)
     return index
@@ -505,10 +507,12 @@ def _params(cfg) -> dict:
                 negative_split_fractions=None if d.negative_split_fractions is None else list(d.negative_split_fractions))
 
 def _inputs(cfg) -> list | None:
-    "Signature of the label file and image files a config points at"
+    "Signature of the label files and image files a config points at"
     d = cfg.data
-    if not Path(d.labels).exists() or not Path(d.images).is_dir(): return None
-    return file_signature(d.labels, *_scene_files(Path(d.images)))
+    try: labels = label_files(d.labels)
+    except InputError: return None
+    if not all(f.exists() for f in labels) or not Path(d.images).is_dir(): return None
+    return file_signature(*labels, *_scene_files(Path(d.images))[0])
 
 def synth_args(cfg) -> dict:
     "The `write_synthetic` arguments of a config's `synth` section"
@@ -528,7 +532,7 @@ def ensure_scenes(cfg):
                       f"whatever generator made them; delete {root} (rts-seg demo --fresh) to generate them anew")
         return
     if Path(d.images).exists() and made['args'] == args: return
-    if Path(d.labels) != root/'labels.gpkg' or (d.aux and Path(d.aux) != root/'aux'):
+    if not isinstance(d.labels, str) or Path(d.labels) != root/'labels.gpkg' or (d.aux and Path(d.aux) != root/'aux'):
         raise InputError(f"{cfg.config_path}: with synth.enabled, data.images/labels/aux must be DIR/images, DIR/labels.gpkg, DIR/aux")
     if made is not None and Path(d.images).exists():
         changed = ', '.join(f"{k} {made['args'].get(k)} -> {v}" for k, v in args.items() if made['args'].get(k) != v)
